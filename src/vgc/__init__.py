@@ -1,0 +1,29 @@
+"""vgc — the VG compiler: variational-guide notation → NumPyro guides.
+
+``check`` and ``compile`` never import jax; ``guide`` and ``load`` do, when the
+generated code runs.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .diagnostics import Diagnostic  # noqa: E402
+from .runtime import CompileError, Guide, guide, load  # noqa: E402
+
+
+def compile(source: str, file: str = "<string>") -> str:  # noqa: A001 - the API the issue names
+    """VG source → Python source of the NumPyro guide module; raises :class:`CompileError`."""
+    from .runtime import compile_checked
+
+    return compile_checked(source, file).code
+
+
+def check(source: str, file: str = "<string>") -> list[Diagnostic]:
+    """Every diagnostic for ``source`` (errors and warnings) in source order."""
+    from .compiler import run
+
+    return run(source, file, generate=False).diagnostics
+
+
+__all__ = ["CompileError", "Diagnostic", "Guide", "check", "compile", "guide", "load", "__version__"]

@@ -1,0 +1,127 @@
+"""Phase 5 (command line): ``vgc compile`` and ``vgc check``.
+
+Exit status: 0 clean (warnings allowed), 1 when the program has errors, 2 for
+usage and I/O errors. A user mistake never shows a traceback, and ``-o`` is
+written atomically, only on success. Nothing here imports jax.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__, compiler
+from . import diagnostics as D
+from .nodes import Span
+
+
+class _Usage(Exception):
+    """An I/O or usage problem (exit 2)."""
+
+
+def read(path: str) -> tuple[str | None, list[D.Diagnostic]]:
+    """The file's text, or a VG100 diagnostic locating the first byte that is not UTF-8."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise _Usage(f"cannot read {path}: {e.strerror or e}") from None
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as e:
+        start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+        before = data[start:e.start].decode("utf-8", "replace")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
+        d = D.Diagnostic(D.INVALID_ENCODING.code, D.ERROR,
+                         f"invalid UTF-8 byte 0x{data[e.start]:02x} at byte offset {e.start}",
+                         Span(line, col, line, col + 1), "save the file as UTF-8", path)
+        return None, [d]
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write through a temporary file in the same directory and rename it over ``path``."""
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    except OSError as e:
+        raise _Usage(f"cannot write {path}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise _Usage(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def _report(diags: list[D.Diagnostic], source: str | None, stream) -> None:
+    if diags:
+        stream.write(D.render(diags, source or ""))
+
+
+def cmd_compile(args) -> int:
+    source, diags = read(args.file)
+    if source is None:
+        _report(diags, "", sys.stderr)
+        return 1
+    result = compiler.run(source, args.file)
+    _report(result.diagnostics, source, sys.stderr)
+    if not result.ok:
+        return 1
+    if args.output:
+        write_atomic(args.output, result.code)
+    else:
+        sys.stdout.write(result.code)
+    return 0
+
+
+def cmd_check(args) -> int:
+    source, diags = read(args.file)
+    if source is not None:
+        diags = compiler.run(source, args.file, generate=False).diagnostics
+    if args.format == "json":
+        sys.stdout.write(D.to_json(diags) + "\n")
+    else:
+        _report(diags, source, sys.stdout)
+        errors = sum(d.is_error for d in diags)
+        warnings = len(diags) - errors
+        sys.stdout.write(f"{args.file}: {errors} error{'s' * (errors != 1)}, "
+                         f"{warnings} warning{'s' * (warnings != 1)}\n")
+    return 1 if any(d.is_error for d in diags) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``vgc`` argument parser."""
+    p = argparse.ArgumentParser(prog="vgc", description="Compile VG variational guides to NumPyro.")
+    p.add_argument("--version", action="version", version=f"vgc {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    c = sub.add_parser("compile", help="compile a .vg file to a Python module")
+    c.add_argument("file", metavar="FILE.vg")
+    c.add_argument("-o", "--output", metavar="OUT.py", help="write here (atomically) instead of stdout")
+    c.set_defaults(run=cmd_compile)
+    k = sub.add_parser("check", help="report diagnostics without generating code")
+    k.add_argument("file", metavar="FILE.vg")
+    k.add_argument("--format", choices=("text", "json"), default="text")
+    k.set_defaults(run=cmd_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``vgc`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except _Usage as e:
+        sys.stderr.write(f"vgc: error: {e}\n")
+        return 2
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,464 @@
+"""Phase 4: checked guides (IR) → readable, deterministic NumPyro source.
+
+Output depends only on the IR: no timestamps, fresh names from counters, imports
+in a fixed order and only those used. Every emitted statement is preceded by a
+comment with its ``.vg`` line, printed from the AST (never copied from the
+source text). VG names become Python names unchanged unless they would shadow
+a name the generated module binds, in which case ``_`` is appended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import keyword
+
+from . import __version__
+from . import checker as C
+from . import nodes as N
+from . import unparse
+from .transforms import Plan, Term
+
+# Names the generated module binds at top level, and names ruff rejects (E741).
+MODULE_NAMES = {"jax", "jnp", "numpyro", "dist", "constraints", "_rot", "l", "I", "O"}
+
+_JNP = {"exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "arcsinh", "abs", "sum", "diag",
+        "transpose"}
+_PY = {"+": 10, "-": 10, "*": 11, "/": 11, "@": 11, "^": 13}
+_UNARY, _POW, _ATOM = 12, 13, 14
+
+
+class Writer:
+    """Indented lines with a ``block()`` context manager."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.level = 0
+
+    def line(self, text: str = "") -> None:
+        """Append one line at the current indentation."""
+        self.lines.append(("    " * self.level + text) if text else "")
+
+    @contextlib.contextmanager
+    def block(self, header: str):
+        """``header:`` followed by an indented block."""
+        self.line(header + ":")
+        self.level += 1
+        try:
+            yield
+        finally:
+            self.level -= 1
+
+    def text(self) -> str:
+        """The source, ending in one newline."""
+        return "\n".join(self.lines).rstrip("\n") + "\n"
+
+
+class NameMap:
+    """VG name → Python name, and fresh temporaries that collide with nothing."""
+
+    def __init__(self, taken: set[str]):
+        self.taken = set(taken)
+        self.map: dict[str, str] = {}
+        self.counter: dict[str, int] = {}
+
+    def py(self, name: str) -> str:
+        """The Python name of a VG name (stable within a guide)."""
+        if name not in self.map:
+            out = name
+            while out in MODULE_NAMES or keyword.iskeyword(out) or (out in self.taken and out not in self.map.values()
+                                                                      and out != name):
+                out += "_"
+            self.map[name] = out
+            self.taken.add(out)
+        return self.map[name]
+
+    def fresh(self, prefix: str) -> str:
+        """``_t1``, ``_t2``, ...: a temporary that no VG name uses."""
+        while True:
+            self.counter[prefix] = self.counter.get(prefix, 0) + 1
+            name = f"_{prefix}{self.counter[prefix]}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+
+
+class ExprGen:
+    """VG expressions → Python expressions."""
+
+    def __init__(self, names: NameMap, uses: set[str]):
+        self.names = names
+        self.uses = uses  # which imports/helpers the module needs
+
+    def __call__(self, e: N.Expr, prec: int = 0, pm: int = 0) -> str:
+        """Render ``e``; ``pm`` = +1/-1 picks a side of ``±`` (mixture expansion)."""
+        if isinstance(e, N.Number):
+            return repr(float(e.value))
+        if isinstance(e, N.Name):
+            return self.names.py(e.id)
+        if isinstance(e, N.Vector):
+            self.uses.add("jnp")
+            return f"jnp.array({self.rows(e, pm)})"
+        if isinstance(e, N.UnaryOp):
+            if e.op.op == "+" or (e.op.op == "+-" and pm > 0):
+                return self(e.operand, prec, pm)
+            text = "-" + self(e.operand, _UNARY, pm)
+            return f"({text})" if prec > _UNARY else text
+        if isinstance(e, N.BinOp):
+            op = e.op.op
+            if op == "+-":
+                op = "+" if pm >= 0 else "-"
+            p = _PY[op]
+            if op == "^":
+                text = f"{self(e.left, _ATOM, pm)} ** {self(e.right, _UNARY, pm)}"
+            else:
+                # A unary minus right of a binary operator reads better parenthesized.
+                right_prec = _ATOM if isinstance(e.right, N.UnaryOp) and e.right.op.op != "+" else p + 1
+                text = f"{self(e.left, p, pm)} {op} {self(e.right, right_prec, pm)}"
+            return f"({text})" if prec > p else text
+        if isinstance(e, N.Transpose):
+            return f"{self(e.operand, _ATOM, pm)}.T"
+        if isinstance(e, N.Call):
+            args = ", ".join(self(a, 0, pm) for a in e.args)
+            return f"{self.func(e.func)}({args})"
+        raise TypeError(type(e))
+
+    def rows(self, e: N.Vector, pm: int) -> str:
+        return "[" + ", ".join(self.rows(i, pm) if isinstance(i, N.Vector) else self(i, 0, pm) for i in e.items) + "]"
+
+    def func(self, f: str) -> str:
+        if f in _JNP:
+            self.uses.add("jnp")
+            return f"jnp.{f}"
+        if f in ("sigmoid", "softplus"):
+            self.uses.add("jax")
+            return f"jax.nn.{f}"
+        if f == "logit":
+            self.uses.add("jax")
+            return "jax.scipy.special.logit"
+        if f == "inv":
+            self.uses.add("jnp")
+            return "jnp.linalg.inv"
+        if f == "rot":
+            self.uses.update({"rot", "jnp"})
+            return "_rot"
+        raise KeyError(f)
+
+
+def _refs(e) -> set[str]:
+    if isinstance(e, N.Name):
+        return {e.id}
+    out: set[str] = set()
+    for c in _sub(e):
+        out |= _refs(c)
+    return out
+
+
+def _sub(e):
+    if isinstance(e, N.BinOp):
+        return (e.left, e.right)
+    if isinstance(e, (N.UnaryOp, N.Transpose)):
+        return (e.operand,)
+    if isinstance(e, N.Vector):
+        return e.items
+    if isinstance(e, N.Call):
+        return tuple(e.args) + tuple(k.value for k in e.kwargs)
+    return ()
+
+
+def _item_exprs(item) -> list:
+    if isinstance(item, C.ParamIR):
+        s = item.stmt
+        return [x for x in (s.init,) if x is not None] + list(item.constraint_args)
+    if isinstance(item, C.SampleIR):
+        return [item.stmt.dist]
+    if isinstance(item, C.TransformIR):
+        return [item.stmt.value] + [t.expr for t in item.plan.terms] + ([item.plan.value] if item.plan.value else [])
+    if isinstance(item, C.LetIR):
+        return [item.stmt.value]
+    return []
+
+
+class GuideGen:
+    """Emits one guide function."""
+
+    def __init__(self, w: Writer, g: C.GuideIR, names: NameMap, uses: set[str]):
+        self.w, self.g, self.names = w, g, names
+        self.x = ExprGen(names, uses)
+        self.uses = uses
+        self.read: set[str] = set()
+        for it in g.items:
+            for e in _item_exprs(it):
+                self.read |= _refs(e)
+
+    def emit(self, fname: str) -> None:
+        args = "*args, **kwargs" if self.g.args is None else ", ".join(self.names.py(a) for a in self.g.args)
+        with self.w.block(f"def {fname}({args})"):
+            self.w.line(f'"""The variational guide `{self.g.name}`."""')
+            for it in self.g.items:
+                stmt = it.stmt
+                self.w.line(f"# line {stmt.span.line}: {unparse.stmt(stmt)}")
+                getattr(self, "emit_" + type(it).__name__)(it)
+
+    def bind(self, name: str, rhs: str) -> None:
+        if name in self.read:
+            self.w.line(f"{self.names.py(name)} = {rhs}")
+        else:
+            self.w.line(rhs)
+
+    def emit_ParamIR(self, it: C.ParamIR) -> None:
+        s = it.stmt
+        init = self.param_init(it)
+        extra = ""
+        if it.constraint != "real":
+            self.uses.add("constraints")
+            c = f"constraints.{it.constraint}"
+            if it.constraint_args:
+                c += "(" + ", ".join(self.x(a) for a in it.constraint_args) + ")"
+            extra = f", constraint={c}"
+        self.bind(s.name, f"numpyro.param({_q(s.name)}, {init}{extra})")
+
+    def param_init(self, it: C.ParamIR) -> str:
+        shape = it.shape or ()
+        s = it.stmt
+        if s.init is not None:
+            text = self.x(s.init)
+            if shape and not isinstance(s.init, N.Vector) and it.stmt.shape is not None:
+                self.uses.add("jnp")
+                return f"jnp.full({shape!r}, {text})"
+            return text
+        c, a = it.constraint, [self.x(arg) for arg in it.constraint_args]
+        scalar = {"real": "0.0", "positive": "1.0", "unit_interval": "0.5"}.get(c)
+        if c == "interval":
+            scalar = f"({a[0]} + {a[1]}) / 2"
+        elif c == "greater_than":
+            scalar = f"{a[0]} + 1.0"
+        elif c == "less_than":
+            scalar = f"{a[0]} - 1.0"
+        if scalar is not None:
+            if not shape:
+                return scalar
+            self.uses.add("jnp")
+            return f"jnp.full({shape!r}, {scalar})"
+        self.uses.add("jnp")
+        n = shape[0]
+        if c == "simplex":
+            return f"jnp.ones({n}) / {n}"
+        if c == "ordered":
+            return f"jnp.linspace(-1.0, 1.0, {n})"
+        return f"jnp.eye({n})"  # lower_cholesky, corr_cholesky
+
+    def dist(self, d, pm: int = 0, event: bool = True) -> str:
+        if isinstance(d, C.MixIR):
+            return self.mixture(d)
+        parts = [self.x(a, 0, pm) for a in d.args] + [f"{k}={self.x(v, 0, pm)}" for k, v in d.kwargs]
+        text = f"dist.{d.family}({', '.join(parts)})"
+        if event and d.batch:
+            text += f".to_event({len(d.batch)})"
+        return text
+
+    def mixture(self, m: C.MixIR) -> str:
+        self.uses.add("jnp")
+        probs = self.x(m.weights) if m.weights is not None else f"jnp.ones({m.k}) / {m.k}"
+        mix = f"dist.Categorical(probs={probs})"
+        if len(m.components) > 1:
+            comps = ", ".join(self.dist(c) for c in m.components)
+            return f"dist.MixtureGeneral({mix}, [{comps}])"
+        (c,) = m.components
+        if m.pm:
+            parts = [self.pm_arg(a) for a in c.args] + [f"{k}={self.pm_arg(v)}" for k, v in c.kwargs]
+            comp = f"dist.{c.family}({', '.join(parts)})"
+            rest = len(c.batch)
+        else:
+            comp = self.dist(c, event=False)
+            rest = len(c.batch) - 1
+        if rest:
+            comp += f".to_event({rest})"
+        return f"dist.MixtureSameFamily({mix}, {comp})"
+
+    def pm_arg(self, e: N.Expr) -> str:
+        if not any(isinstance(n, (N.UnaryOp, N.BinOp)) and n.op.op == "+-" for n in _walk(e)):
+            return self.x(e)
+        return f"jnp.stack([{self.x(e, 0, +1)}, {self.x(e, 0, -1)}])"
+
+    def emit_SampleIR(self, it: C.SampleIR) -> None:
+        s = it.stmt
+        infer = ', infer={"is_auxiliary": True}' if it.auxiliary else ""
+        self.bind(s.name, f"numpyro.sample({_q(s.name)}, {self.dist(it.dist)}{infer})")
+
+    def emit_LetIR(self, it: C.LetIR) -> None:
+        if it.stmt.name in self.read:
+            self.w.line(f"{self.names.py(it.stmt.name)} = {self.x(it.stmt.value)}")
+        else:
+            self.w.line("# (unused, not emitted)")
+
+    def emit_TransformIR(self, it: C.TransformIR) -> None:
+        s, plan = it.stmt, it.plan
+        value = self.x(s.value)
+        density = self.log_density(plan) if plan.consumed else None
+        if plan.numeric:
+            density = self.numeric_jacobian(plan)
+        if not s.is_list:
+            (t,) = s.targets
+            event = len(it.shape or ())
+            self.bind(t.id, self.delta(t.id, value, density, event))
+            return
+        tmp = self.names.fresh("t")
+        self.w.line(f"{tmp} = {value}")
+        for i, t in enumerate(s.targets):
+            self.bind(t.id, self.delta(t.id, f"{tmp}[{i}]", density if i == 0 else None, 0))
+
+    def delta(self, name: str, value: str, density: str | None, event: int) -> str:
+        args = [value]
+        if density is not None:
+            args.append(f"log_density={density}")
+        if event:
+            args.append(f"event_dim={event}")
+        return f"numpyro.sample({_q(name)}, dist.Delta({', '.join(args)}))"
+
+    def log_density(self, plan: Plan) -> str:
+        """-log|det J| from the plan's terms."""
+        out = ""
+        for t in plan.terms:
+            coef = -t.coef
+            body = self.term(t)
+            mag = abs(coef)
+            piece = body if mag == 1 else f"{_num(mag)} * {body}"
+            if not out:
+                out = ("-" if coef < 0 else "") + piece
+            else:
+                out += (" - " if coef < 0 else " + ") + piece
+        return out or "0.0"
+
+    def term(self, t: Term) -> str:
+        self.uses.add("jnp")
+        if t.kind == "slogdet":
+            return f"jnp.linalg.slogdet({self.x(t.expr)})[1]"
+        inner = f"jnp.log(jnp.abs({self.x(t.expr)}))" if t.kind == "logabs" else self.x(t.expr, _POW)
+        n = 1
+        for d in t.shape:
+            n *= d
+        if not t.shape:
+            return inner
+        if self.shape_of_term(t) == t.shape:
+            return f"jnp.sum({inner if t.kind == 'logabs' else self.x(t.expr)})"
+        if self.shape_of_term(t) == ():
+            return f"{n} * {inner}"
+        return f"jnp.sum(jnp.broadcast_to({inner if t.kind == 'logabs' else self.x(t.expr)}, {t.shape!r}))"
+
+    def shape_of_term(self, t: Term):
+        return self.g_shape(t.expr)
+
+    def g_shape(self, e: N.Expr):
+        """Shape of an expression, from the checker's symbols (only needed for Jacobian terms)."""
+        if isinstance(e, N.Number):
+            return ()
+        if isinstance(e, N.Name):
+            sym = self.g.symbols.get(e.id)
+            return sym.shape if sym else None
+        if isinstance(e, N.Vector):
+            inner = self.g_shape(e.items[0]) if e.items else ()
+            return None if inner is None else (len(e.items),) + inner
+        if isinstance(e, N.UnaryOp):
+            return self.g_shape(e.operand)
+        if isinstance(e, N.BinOp):
+            from .values import broadcast
+
+            a, b = self.g_shape(e.left), self.g_shape(e.right)
+            if e.op.op == "@":
+                return None if a is None or b is None else a[:-1] + b[1:]
+            return broadcast(a, b)
+        if isinstance(e, N.Call):
+            if e.func == "sum":
+                return ()
+            return self.g_shape(e.args[0]) if e.func not in ("rot", "diag") else None
+        return None
+
+    def numeric_jacobian(self, plan: Plan) -> str:
+        self.uses.update({"jax", "jnp"})
+        f, z = self.names.fresh("f"), self.names.fresh("z")
+        with self.w.block(f"def {f}({z})"):
+            self.w.line('"""The transform as a function of its flattened random inputs."""')
+            offset, lhs, rhs = 0, [], []
+            for n in plan.consumed:
+                shape = self.g.symbols[n].shape
+                k = 1
+                for d in shape:
+                    k *= d
+                lhs.append(self.names.py(n))
+                if not shape:
+                    rhs.append(f"{z}[{offset}]")
+                elif len(shape) == 1:
+                    rhs.append(f"{z}[{offset}:{offset + k}]")
+                else:
+                    rhs.append(f"{z}[{offset}:{offset + k}].reshape({shape!r})")
+                offset += k
+            self.w.line(f"{', '.join(lhs)} = {', '.join(rhs)}")
+            self.w.line(f"return jnp.ravel({self.x(plan.value)})")
+        flat = ", ".join(f"jnp.ravel({self.names.py(n)})" for n in plan.consumed)
+        return f"-jnp.linalg.slogdet(jax.jacfwd({f})(jnp.concatenate([{flat}])))[1]"
+
+
+def _walk(e):
+    yield e
+    for c in _sub(e):
+        yield from _walk(c)
+
+
+def _num(x: float) -> str:
+    return repr(int(x)) if x == int(x) else repr(x)
+
+
+def _q(name: str) -> str:
+    # Names are validated identifiers, so they need no escaping; repr keeps it so.
+    return '"' + name + '"' if name.isidentifier() else repr(name)
+
+
+def function_names(guide_names) -> dict[str, str]:
+    """Guide name → Python function name (a ``_`` is appended where it would shadow a module name)."""
+    taken = set(MODULE_NAMES)
+    out = {}
+    for g in guide_names:
+        n = g
+        while n in taken:
+            n += "_"
+        out[g] = n
+        taken.add(n)
+    return out
+
+
+def function_name(guide_names, name: str) -> str:
+    """The Python function that implements guide ``name``."""
+    return function_names(guide_names)[name]
+
+
+def generate(guides: list[C.GuideIR], source_name: str = "<string>") -> str:
+    """The Python module for checked guides (call only when the checker reported no error)."""
+    fnames = function_names([g.name for g in guides])
+    taken = set(MODULE_NAMES) | set(fnames.values())
+    uses: set[str] = set()
+    body = Writer()
+    for g in guides:
+        names = NameMap(taken)
+        gen = GuideGen(body, g, names, uses)
+        body.line()
+        body.line()
+        gen.emit(fnames[g.name])
+    head = Writer()
+    head.line(f'"""NumPyro guide generated by vgc {__version__} from {source_name}; edit the .vg file, not this one."""')
+    head.line()
+    if "jax" in uses:
+        head.line("import jax")
+    if "jnp" in uses:
+        head.line("import jax.numpy as jnp")
+    head.line("import numpyro")
+    head.line("import numpyro.distributions as dist")
+    if "constraints" in uses:
+        head.line("from numpyro.distributions import constraints")
+    if "rot" in uses:
+        head.line()
+        head.line()
+        with head.block("def _rot(theta)"):
+            head.line('"""The 2x2 rotation by angle theta."""')
+            head.line("c, s = jnp.cos(theta), jnp.sin(theta)")
+            head.line("return jnp.array([[c, -s], [s, c]])")
+    return head.text() + body.text()

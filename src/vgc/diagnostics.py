@@ -1,0 +1,150 @@
+"""Diagnostics: the one registry of stable codes and messages, and their rendering.
+
+Every diagnostic the compiler can give is declared here, once, with its code,
+severity and a short title (as mypy keeps ``errorcodes.py``). Phases collect
+diagnostics in a :class:`Reporter` instead of raising, so one run reports every
+problem it can find.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from .nodes import Span
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Code:
+    """A diagnostic code: ``VG`` and three digits, never reused for another meaning."""
+
+    code: str
+    severity: str
+    title: str
+
+
+REGISTRY: dict[str, Code] = {}
+
+
+def _code(code: str, severity: str, title: str) -> Code:
+    assert code not in REGISTRY, code
+    REGISTRY[code] = entry = Code(code, severity, title)
+    return entry
+
+
+# Input and syntax.
+INVALID_ENCODING = _code("VG100", ERROR, "the file is not valid UTF-8")
+SYNTAX = _code("VG101", ERROR, "syntax error")
+BAD_CHARACTER = _code("VG102", ERROR, "unexpected character")
+BAD_NAME = _code("VG103", ERROR, "name not allowed")
+BAD_NUMBER = _code("VG104", ERROR, "number out of range")
+BAD_TARGET = _code("VG105", ERROR, "invalid target")
+MIXED_PROGRAM = _code("VG106", ERROR, "guide blocks mixed with bare statements")
+# Names and calls.
+UNDEFINED = _code("VG201", ERROR, "undefined name")
+REDEFINED = _code("VG202", ERROR, "name already defined")
+UNKNOWN_FUNCTION = _code("VG203", ERROR, "unknown function")
+UNKNOWN_DIST = _code("VG204", ERROR, "unknown distribution")
+BAD_ARGS = _code("VG205", ERROR, "wrong arguments")
+UNKNOWN_CONSTRAINT = _code("VG206", ERROR, "unknown constraint")
+DUPLICATE_GUIDE = _code("VG207", ERROR, "guide defined twice")
+NOT_A_VALUE = _code("VG208", ERROR, "not a value")
+# Sampling.
+FACTOR = _code("VG301", ERROR, "factor in a guide")
+NOT_A_SAMPLER = _code("VG302", ERROR, "not a normalized sampler")
+IMPROPER = _code("VG303", ERROR, "improper distribution")
+DISCRETE = _code("VG304", ERROR, "discrete distribution")
+NO_EFFECT = _code("VG305", ERROR, "statement has no effect")
+PM_OUTSIDE_MIX = _code("VG306", ERROR, "± outside a mixture component")
+BAD_MIXTURE = _code("VG307", ERROR, "invalid mixture")
+# Transforms.
+NOT_BIJECTION = _code("VG401", ERROR, "transform is not a bijection")
+CONSUMED_TWICE = _code("VG402", ERROR, "random variable consumed twice")
+NON_MONOTONE = _code("VG403", ERROR, "non-monotone function of a random value")
+SINGULAR = _code("VG404", ERROR, "singular constant matrix")
+CHAINED = _code("VG405", ERROR, "transform of a transformed latent")
+SHAPE = _code("VG406", ERROR, "shape mismatch")
+UNKNOWN_SHAPE = _code("VG407", ERROR, "shape unknown at compile time")
+RANDOM_NOT_ALLOWED = _code("VG408", ERROR, "random value where a fixed value is required")
+# Params.
+BAD_INIT = _code("VG501", ERROR, "initial value violates the constraint")
+BAD_SHAPE = _code("VG502", ERROR, "invalid param shape")
+# Warnings.
+FIXED_SAMPLER = _code("VG601", WARNING, "latent with no learnable parameter")
+SCALE_NOT_POSITIVE = _code("VG602", WARNING, "scale param without a positive constraint")
+LEARNABLE_WEIGHTS = _code("VG603", WARNING, "learnable mixture weights")
+NUMERIC_JACOBIAN = _code("VG604", WARNING, "log-Jacobian computed numerically")
+UNUSED_PARAM = _code("VG605", WARNING, "param never used")
+EMPTY_GUIDE = _code("VG606", WARNING, "guide samples nothing")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding: a stable code, its severity, where, what and how to fix it."""
+
+    code: str
+    severity: str
+    message: str
+    span: Span
+    hint: str = ""
+    file: str = "<string>"
+
+    @property
+    def is_error(self) -> bool:
+        """True for errors (warnings do not stop compilation)."""
+        return self.severity == ERROR
+
+    def to_json(self) -> dict:
+        """The JSON form used by ``vgc check --format json`` (1-based lines and columns)."""
+        d = asdict(self)
+        span = d.pop("span")
+        return {**d, **span}
+
+
+@dataclass
+class Reporter:
+    """Collects diagnostics for one source text."""
+
+    file: str = "<string>"
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def report(self, code: Code, span: Span, message: str, hint: str = "") -> None:
+        """Record a diagnostic of registered ``code`` at ``span``."""
+        self.items.append(Diagnostic(code.code, code.severity, message, span, hint, self.file))
+
+    @property
+    def has_errors(self) -> bool:
+        """True when at least one error was reported."""
+        return any(d.is_error for d in self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        """The diagnostics in source order (stable for equal positions)."""
+        return sorted(self.items, key=lambda d: (d.span.line, d.span.column))
+
+
+def render(diagnostics: list[Diagnostic], source: str) -> str:
+    """Render diagnostics as text: location, code, message, the source line, a caret, the hint."""
+    lines = source.splitlines()
+    out: list[str] = []
+    for d in diagnostics:
+        s = d.span
+        out.append(f"{d.file}:{s.line}:{s.column}: {d.severity}[{d.code}]: {d.message}")
+        if 1 <= s.line <= len(lines):
+            text = lines[s.line - 1].expandtabs(1)
+            gutter = " " * len(str(s.line))
+            end = s.end_column if s.end_line == s.line else len(text) + 1
+            width = max(1, end - s.column)
+            out.append(f"{gutter} |")
+            out.append(f"{s.line} | {text}")
+            out.append(f"{gutter} | {' ' * (s.column - 1)}{'^' * width}")
+        if d.hint:
+            out.append(f"  = hint: {d.hint}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def to_json(diagnostics: list[Diagnostic]) -> str:
+    """The diagnostics as a JSON array (see docs/language.md for the schema)."""
+    return json.dumps([d.to_json() for d in diagnostics], ensure_ascii=False, indent=2)

@@ -1,0 +1,90 @@
+"""Phase 5 (embedded): run generated code and hand back a NumPyro guide.
+
+Only text produced by :func:`vgc.codegen.generate` from a checked AST is
+executed, in a fresh namespace whose only builtin is an import hook limited to
+jax and numpyro, so even a generator bug cannot reach the rest of Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import compiler
+from .diagnostics import Diagnostic, render
+
+_ALLOWED_IMPORTS = {"jax", "jax.numpy", "numpyro", "numpyro.distributions"}
+
+
+class CompileError(Exception):
+    """Raised when VG source has errors; ``diagnostics`` lists them, ``str()`` is the rendered report."""
+
+    def __init__(self, diagnostics: list[Diagnostic], source: str):
+        self.diagnostics = diagnostics
+        self.source = source
+        super().__init__(render(diagnostics, source).rstrip("\n"))
+
+
+class Guide:
+    """A compiled guide: call it like the hand-written function (``SVI(model, guide, ...)``)."""
+
+    def __init__(self, fn, name: str, source: str, vg_source: str, warnings: list[Diagnostic]):
+        self._fn = fn
+        self.name = name
+        self.source = source  # the generated Python
+        self.vg_source = vg_source
+        self.warnings = warnings
+        self.__name__ = name
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, *args, **kwargs):
+        return self._fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<vgc.Guide {self.name}>"
+
+
+def _restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
+    if level != 0 or name not in _ALLOWED_IMPORTS:
+        raise ImportError(f"generated guides may import only {sorted(_ALLOWED_IMPORTS)}, not {name!r}")
+    return __import__(name, globals, locals, fromlist, level)
+
+
+def _execute(code: str, filename: str) -> dict:
+    namespace: dict = {"__builtins__": {"__import__": _restricted_import}, "__name__": "vgc_generated"}
+    exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - code is generator output only
+    return namespace
+
+
+def compile_checked(source: str, file: str = "<string>") -> compiler.Result:
+    """Compile or raise :class:`CompileError`."""
+    result = compiler.run(source, file)
+    if not result.ok:
+        raise CompileError(result.diagnostics, source)
+    return result
+
+
+def guide(source: str, name: str | None = None, *, file: str = "<vg>") -> Guide:
+    """Compile VG ``source`` and return the guide called ``name`` (the only one when None)."""
+    result = compile_checked(source, file)
+    if name is None:
+        if len(result.guides) != 1:
+            raise ValueError(f"the source defines guides {', '.join(result.guides)}: pass name=")
+        name = result.guides[0]
+    elif name not in result.guides:
+        raise ValueError(f"no guide named {name!r}; the source defines {', '.join(result.guides)}")
+    namespace = _execute(result.code, f"<vgc:{file}>")
+    from .codegen import function_name
+
+    fn = namespace[function_name(result.guides, name)]
+    warnings = [d for d in result.diagnostics if not d.is_error]
+    return Guide(fn, name, result.code, source, warnings)
+
+
+def read_source(path: str | Path) -> str:
+    """Read a .vg file as UTF-8 (a BOM is allowed); raises UnicodeDecodeError or OSError."""
+    return Path(path).read_bytes().decode("utf-8-sig")
+
+
+def load(path: str | Path, name: str | None = None) -> Guide:
+    """Compile the ``.vg`` file at ``path`` and return its guide (see :func:`guide`)."""
+    return guide(read_source(path), name, file=str(path))

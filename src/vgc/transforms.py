@@ -1,0 +1,391 @@
+"""Phase 3: transform analysis — bijectivity and the log-Jacobian of each ``=`` on random values.
+
+For ``[x1..xk] = f(u1..um)`` the checker hands over the value expression. Here
+``let`` names are substituted so the map is explicit in its random inputs, then:
+
+* every random input must be a ``~`` draw not consumed by another transform;
+* non-monotone elementwise functions (abs, sin, cos, tan, even powers) of random
+  values are rejected; so are constant singular matrices;
+* output and input dimensions must agree (a bijection of R^n);
+* the log-Jacobian log|det J_f(u)| is derived in closed form, as a list of
+  :class:`Term` (affine maps: log|det A|; elementwise maps: Σ log|f'|; their
+  compositions: the sum), or left to ``jax.jacfwd`` + ``slogdet`` when no rule
+  applies (with a warning, since invertibility is then not proven).
+
+Pure Python: no jax here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import diagnostics as D
+from . import nodes as N
+from . import registry as R
+from .values import size
+
+
+@dataclass(frozen=True)
+class Term:
+    """``coef × Σ_{shape} kind(expr)``; kind is ``logabs`` (log|e|), ``plain`` (e) or ``slogdet`` (log|det e|)."""
+
+    kind: str
+    expr: N.Expr
+    coef: float
+    shape: tuple
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to emit one transform: log|det J| = Σ terms, or numerically from ``value`` when ``numeric``."""
+
+    terms: tuple[Term, ...]
+    consumed: tuple[str, ...]
+    numeric: bool
+    value: N.Expr | None = None
+
+
+class _Fallback(Exception):
+    """No closed-form rule applies: use jax.jacfwd + slogdet."""
+
+
+class _Rejected(Exception):
+    """A diagnostic was reported; stop analysing this transform."""
+
+
+def _num(x: float, span: N.Span) -> N.Number:
+    return N.Number(float(x), repr(float(x)), span)
+
+
+def _op(op: str, span: N.Span) -> N.Op:
+    return N.Op(op, op, span)
+
+
+def _bin(op: str, a: N.Expr, b: N.Expr) -> N.BinOp:
+    return N.BinOp(_op(op, a.span), a, b, a.span)
+
+
+def _call(f: str, a: N.Expr) -> N.Call:
+    return N.Call(f, a.span, (a,), (), a.span)
+
+
+def _neg(a: N.Expr) -> N.UnaryOp:
+    return N.UnaryOp(_op("-", a.span), a, a.span)
+
+
+def substitute(e: N.Expr, scope) -> N.Expr:
+    """Replace ``let`` names that depend on random values by their definitions."""
+    if isinstance(e, N.Name):
+        sym = scope.get(e.id)
+        if sym is not None and sym.kind == "let" and sym.randoms and sym.defn is not None:
+            return substitute(sym.defn, scope)
+        return e
+    if isinstance(e, N.BinOp):
+        return N.BinOp(e.op, substitute(e.left, scope), substitute(e.right, scope), e.span)
+    if isinstance(e, N.UnaryOp):
+        return N.UnaryOp(e.op, substitute(e.operand, scope), e.span)
+    if isinstance(e, N.Transpose):
+        return N.Transpose(substitute(e.operand, scope), e.span)
+    if isinstance(e, N.Vector):
+        return N.Vector(tuple(substitute(i, scope) for i in e.items), e.span)
+    if isinstance(e, N.Call):
+        kws = tuple(N.Keyword(k.name, substitute(k.value, scope), k.span) for k in e.kwargs)
+        return N.Call(e.func, e.func_span, tuple(substitute(a, scope) for a in e.args), kws, e.span)
+    return e
+
+
+def _is_even_int(c: float) -> bool:
+    return c == int(c) and int(c) % 2 == 0
+
+
+class Analyzer:
+    """Analyses one transform statement."""
+
+    def __init__(self, scope, reporter: D.Reporter, valuer):
+        self.scope = scope
+        self.r = reporter
+        self.val = valuer  # Expr -> values.Val, without reporting
+
+    def reject(self, code: D.Code, span: N.Span, message: str, hint: str = ""):
+        self.r.report(code, span, message, hint)
+        raise _Rejected
+
+    # -- checks
+    def scan(self, e: N.Expr) -> None:
+        """Reject non-monotone elementwise functions and non-invertible powers of random values."""
+        if isinstance(e, N.Call):
+            spec = R.FUNCTIONS.get(e.func)
+            if spec is not None and spec.monotone is False and self.val(e.args[0]).randoms:
+                self.reject(D.NON_MONOTONE, e.span,
+                            f"{e.func}() is not monotone, so {e.func} of a random value is not invertible",
+                            "a transform must be a bijection; use a monotone function (exp, sigmoid, sinh, ...)")
+        if isinstance(e, N.BinOp) and e.op.op == "^":
+            base, power = self.val(e.left), self.val(e.right)
+            if base.randoms and not power.randoms:
+                if not isinstance(power.const, float):
+                    self.reject(D.NON_MONOTONE, e.span, "a power of a random value needs a constant exponent",
+                                "write a number, e.g. u^3")
+                if _is_even_int(power.const):
+                    self.reject(D.NON_MONOTONE, e.span,
+                                f"u^{e.right.text if isinstance(e.right, N.Number) else power.const} is not monotone "
+                                "(even power), so it is not invertible", "use an odd power, exp, or softplus")
+            elif power.randoms and not (isinstance(base.const, float) and base.const > 0 and base.const != 1):
+                self.reject(D.NON_MONOTONE, e.span, "c^u is invertible only for a constant c > 0, c ≠ 1",
+                            "use exp(k * u)")
+        for child in _children(e):
+            self.scan(child)
+
+    def run(self, stmt: N.Assign, value) -> Plan | None:
+        expr = substitute(stmt.value, self.scope)
+        consumed = [n for n in self.scope if n in value.randoms]
+        try:
+            for n in consumed:
+                sym = self.scope[n]
+                at = _first_use(expr, n) or stmt.value.span
+                if sym.kind == "latent":
+                    self.reject(D.CHAINED, at, f"'{n}' is already a transformed latent; a transform consumes draws",
+                                f"write one transform of the draws behind '{n}', or make '{n}' a `let`")
+                if sym.consumed_at is not None:
+                    self.reject(D.CONSUMED_TWICE, at, f"'{n}' is already consumed by the transform on line "
+                                f"{sym.consumed_at}", "each random variable feeds at most one transform; draw another")
+                if sym.shape is None:
+                    self.reject(D.UNKNOWN_SHAPE, at, f"the shape of '{n}' is not known at compile time",
+                                "give its distribution arguments of known shape")
+            self.scan(expr)
+            if value.shape is None:
+                self.reject(D.UNKNOWN_SHAPE, stmt.value.span, "the shape of this value is not known at compile time")
+            n_out = size(value.shape)
+            n_in = sum(size(self.scope[n].shape) for n in consumed)
+            if n_out != n_in:
+                inputs = ", ".join(f"{n} ({size(self.scope[n].shape)})" for n in consumed)
+                self.reject(
+                    D.NOT_BIJECTION, stmt.value.span,
+                    f"not a bijection: {n_out} output dimension{'s' * (n_out != 1)} from {n_in} random "
+                    f"input dimension{'s' * (n_in != 1)} ({inputs})",
+                    "a transform maps its random inputs one-to-one: as many outputs as inputs"
+                    + ("; draw more variables" if n_out > n_in else "; add outputs, e.g. `[x, y] = [u1 + u2, u1 - u2]`"))
+            try:
+                terms = tuple(self.terms(expr))
+                return Plan(terms, tuple(consumed), False)
+            except _Fallback:
+                pass
+        except _Rejected:
+            return None
+        self.r.report(D.NUMERIC_JACOBIAN, stmt.value.span,
+                      "no closed form for this map's Jacobian: vgc computes it with jax.jacfwd and slogdet, "
+                      "and cannot prove the map is invertible",
+                      "affine maps, monotone elementwise functions and their compositions get exact terms")
+        return Plan((), tuple(consumed), True, expr)
+
+    # -- closed form
+    def terms(self, e: N.Expr) -> list[Term]:
+        """log|det J| of ``e`` as a function of its random inputs."""
+        v = self.val(e)
+        if isinstance(e, N.Name):
+            return []
+        if isinstance(e, N.UnaryOp) and e.op.op in ("-", "+"):
+            return self.terms(e.operand)
+        if isinstance(e, N.Transpose):
+            return self.terms(e.operand)
+        if isinstance(e, N.Vector):
+            seen: set = set()
+            out: list[Term] = []
+            for item in e.items:
+                iv = self.val(item)
+                if not iv.randoms or seen & iv.randoms:
+                    raise _Fallback
+                if size(iv.shape) != sum(size(self.scope[n].shape) for n in iv.randoms):
+                    raise _Fallback
+                seen |= iv.randoms
+                out += self.terms(item)
+            return out
+        if isinstance(e, N.Call):
+            spec = R.FUNCTIONS.get(e.func)
+            if spec is not None and spec.elementwise and spec.monotone:
+                return _derivative(e.func, e.args[0], v.shape) + self.terms(e.args[0])
+            if e.func == "transpose":
+                return self.terms(e.args[0])
+            raise _Fallback
+        if isinstance(e, N.BinOp):
+            a, b = self.val(e.left), self.val(e.right)
+            if a.randoms and b.randoms:
+                raise _Fallback
+            rnd, other = (e.left, e.right) if a.randoms else (e.right, e.left)
+            rv, ov = self.val(rnd), self.val(other)
+            op = e.op.op
+            if op == "@":
+                n = rv.shape[0] if rv.shape and len(rv.shape) == 1 else None
+                if n is None or ov.shape != (n, n):
+                    raise _Fallback
+                if isinstance(ov.const, list):
+                    det = numeric_det(ov.const)
+                    if det is not None and abs(det) <= 1e-12:
+                        self.reject(D.SINGULAR, other.span, "this constant matrix is singular (determinant 0), so "
+                                    "the map is not invertible", "use a matrix with linearly independent rows")
+                return self.logdet(other) + self.terms(rnd)
+            if rv.shape != v.shape:
+                raise _Fallback
+            if op in ("+", "-"):
+                return self.terms(rnd)
+            if op == "*":
+                return [Term("logabs", other, 1.0, v.shape)] + self.terms(rnd)
+            if op == "/":
+                if rnd is e.left:
+                    return [Term("logabs", other, -1.0, v.shape)] + self.terms(rnd)
+                return [Term("logabs", other, 1.0, v.shape), Term("logabs", rnd, -2.0, v.shape)] + self.terms(rnd)
+            if op == "^":
+                if rnd is e.left:
+                    c = ov.const
+                    out = [] if c == 1 else [Term("logabs", other, 1.0, v.shape), Term("logabs", rnd, c - 1.0, v.shape)]
+                    return out + self.terms(rnd)
+                log_c = _call("log", other)
+                return [Term("plain", _bin("*", rnd, log_c), 1.0, v.shape),
+                        Term("logabs", log_c, 1.0, v.shape)] + self.terms(rnd)
+        raise _Fallback
+
+    def logdet(self, m: N.Expr) -> list[Term]:
+        """log|det M| of a matrix that does not depend on random values."""
+        mv = self.val(m)
+        n = mv.shape[0] if mv.shape else 0
+        if isinstance(m, N.Name):
+            sym = self.scope.get(m.id)
+            if sym is not None and sym.kind == "let" and sym.defn is not None:
+                return self.logdet(sym.defn)
+        if isinstance(m, N.Call) and m.func == "rot":
+            return []
+        if isinstance(m, N.Call) and m.func == "diag":
+            return [Term("logabs", m.args[0], 1.0, (n,))]
+        if isinstance(m, N.Call) and m.func == "inv":
+            return [Term(t.kind, t.expr, -t.coef, t.shape) for t in self.logdet(m.args[0])]
+        if isinstance(m, N.Call) and m.func == "transpose":
+            return self.logdet(m.args[0])
+        if isinstance(m, N.Transpose):
+            return self.logdet(m.operand)
+        if isinstance(m, N.UnaryOp) and m.op.op in ("-", "+"):
+            return self.logdet(m.operand)
+        if isinstance(m, N.BinOp) and m.op.op == "@":
+            return self.logdet(m.left) + self.logdet(m.right)
+        if isinstance(m, N.BinOp) and m.op.op in ("*", "/"):
+            lv, rv = self.val(m.left), self.val(m.right)
+            if m.op.op == "*" and lv.shape == ():
+                return [Term("logabs", m.left, 1.0, (n,))] + self.logdet(m.right)
+            if rv.shape == ():
+                coef = 1.0 if m.op.op == "*" else -1.0
+                return [Term("logabs", m.right, coef, (n,))] + self.logdet(m.left)
+        if isinstance(m, N.Vector) and n == 1 and isinstance(m.items[0], N.Vector):
+            return [Term("logabs", m.items[0].items[0], 1.0, ())]
+        if isinstance(m, N.Vector) and n == 2 and all(isinstance(r, N.Vector) for r in m.items):
+            (a, b), (c, d) = m.items[0].items, m.items[1].items
+            return [Term("logabs", _bin("-", _bin("*", a, d), _bin("*", b, c)), 1.0, ())]
+        return [Term("slogdet", m, 1.0, ())]
+
+
+def _derivative(f: str, a: N.Expr, shape: tuple) -> list[Term]:
+    """log|f'(a)| for a monotone elementwise f, as terms (numerically stable forms)."""
+    s = a.span
+    two = _num(2.0, s)
+    if f == "exp" or f == "expm1":
+        return [Term("plain", a, 1.0, shape)]
+    if f == "log":
+        return [Term("logabs", a, -1.0, shape)]
+    if f == "log1p":
+        return [Term("plain", _call("log1p", a), -1.0, shape)]
+    if f == "sqrt":  # log(1/2) - log(a)/2
+        return [Term("logabs", a, -0.5, shape), Term("plain", _num(math.log(0.5), s), 1.0, shape)]
+    if f == "tanh":  # log(1 - tanh(a)^2) = 2 (log 2 - a - softplus(-2a))
+        inner = _bin("-", _bin("-", _call("log", two), a), _call("softplus", _neg(_bin("*", two, a))))
+        return [Term("plain", inner, 2.0, shape)]
+    if f == "sinh":  # log cosh(a) = a + softplus(-2a) - log 2
+        inner = _bin("-", _bin("+", a, _call("softplus", _neg(_bin("*", two, a)))), _call("log", two))
+        return [Term("plain", inner, 1.0, shape)]
+    if f == "arcsinh":  # -log(1 + a^2) / 2
+        return [Term("plain", _call("log1p", _bin("^", a, two)), -0.5, shape)]
+    if f == "sigmoid":  # log σ(a) + log σ(-a)
+        return [Term("plain", _bin("+", _call("softplus", a), _call("softplus", _neg(a))), -1.0, shape)]
+    if f == "logit":  # -log a - log(1 - a)
+        return [Term("logabs", a, -1.0, shape), Term("plain", _call("log1p", _neg(a)), -1.0, shape)]
+    if f == "softplus":  # log σ(a)
+        return [Term("plain", _call("softplus", _neg(a)), -1.0, shape)]
+    raise _Fallback
+
+
+def _children(e: N.Expr):
+    if isinstance(e, N.BinOp):
+        return (e.left, e.right)
+    if isinstance(e, (N.UnaryOp, N.Transpose)):
+        return (e.operand,)
+    if isinstance(e, N.Vector):
+        return e.items
+    if isinstance(e, N.Call):
+        return tuple(e.args) + tuple(k.value for k in e.kwargs)
+    return ()
+
+
+def _first_use(e: N.Expr, name: str) -> N.Span | None:
+    if isinstance(e, N.Name) and e.id == name:
+        return e.span
+    for c in _children(e):
+        found = _first_use(c, name)
+        if found:
+            return found
+    return None
+
+
+def analyze(stmt: N.Assign, value, scope, reporter: D.Reporter, valuer) -> Plan | None:
+    """The plan for a transform statement, or None after reporting why it is rejected."""
+    return Analyzer(scope, reporter, valuer).run(stmt, value)
+
+
+def numeric_det(m) -> float | None:
+    """Determinant of a constant square matrix (nested lists), by Gaussian elimination."""
+    if not (isinstance(m, list) and m and all(isinstance(r, list) and len(r) == len(m) for r in m)):
+        return None
+    a = [list(map(float, r)) for r in m]
+    n, det = len(a), 1.0
+    scale = max((abs(x) for r in a for x in r), default=0.0) or 1.0
+    for i in range(n):
+        p = max(range(i, n), key=lambda k: abs(a[k][i]))
+        if abs(a[p][i]) <= 1e-12 * scale:
+            return 0.0
+        if p != i:
+            a[i], a[p] = a[p], a[i]
+            det = -det
+        det *= a[i][i]
+        for k in range(i + 1, n):
+            f = a[k][i] / a[i][i]
+            for j in range(i, n):
+                a[k][j] -= f * a[i][j]
+    return det
+
+
+def violates(constraint: str, args: list, value) -> str | None:
+    """Why a constant initial value lies outside a constraint, or None."""
+    flat = list(_flat(value))
+    if not flat or not all(isinstance(x, float) for x in flat):
+        return None
+    lo = args[0] if args and isinstance(args[0], float) else None
+    hi = args[1] if len(args) > 1 and isinstance(args[1], float) else None
+    if constraint == "positive" and min(flat) <= 0:
+        return "must be > 0"
+    if constraint == "unit_interval" and (min(flat) <= 0 or max(flat) >= 1):
+        return "must lie strictly between 0 and 1"
+    if constraint == "interval" and lo is not None and hi is not None and (min(flat) <= lo or max(flat) >= hi):
+        return f"must lie strictly between {lo:g} and {hi:g}"
+    if constraint == "greater_than" and lo is not None and min(flat) <= lo:
+        return f"must be > {lo:g}"
+    if constraint == "less_than" and lo is not None and max(flat) >= lo:
+        return f"must be < {lo:g}"
+    if constraint == "simplex" and (min(flat) < 0 or abs(sum(flat) - 1) > 1e-6):
+        return "must be non-negative and sum to 1"
+    if constraint == "ordered" and any(b <= a for a, b in zip(flat, flat[1:])):
+        return "must be strictly increasing"
+    return None
+
+
+def _flat(x):
+    if isinstance(x, list):
+        for i in x:
+            yield from _flat(i)
+    else:
+        yield x
