@@ -8,11 +8,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .diagnostics import Diagnostic  # noqa: E402
-from .runtime import CompileError, Guide, guide, load  # noqa: E402
+from .diagnostics import Diagnostic
+from .runtime import CompileError, Guide, guide, load
 
 
-def compile(source: str, file: str = "<string>") -> str:  # noqa: A001 - the API the issue names
+def compile(source: str, file: str = "<string>") -> str:
     """VG source → Python source of the NumPyro guide module; raises :class:`CompileError`."""
     from .runtime import compile_checked
 
@@ -26,4 +26,4 @@ def check(source: str, file: str = "<string>") -> list[Diagnostic]:
     return run(source, file, generate=False).diagnostics
 
 
-__all__ = ["CompileError", "Diagnostic", "Guide", "check", "compile", "guide", "load", "__version__"]
+__all__ = ["CompileError", "Diagnostic", "Guide", "__version__", "check", "compile", "guide", "load"]

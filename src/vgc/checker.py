@@ -15,7 +15,7 @@ from . import diagnostics as D
 from . import nodes as N
 from . import registry as R
 from . import transforms as T
-from .values import Shape, Val, broadcast, const_eval, size
+from .values import Shape, Val, broadcast, const_eval
 
 # ---------------------------------------------------------------- the IR
 
@@ -125,8 +125,9 @@ def _did_you_mean(name: str, options) -> str:
 class GuideChecker:
     """Checks the statements of one guide in order."""
 
-    def __init__(self, reporter: D.Reporter, name: str, args: tuple[N.Name, ...] | None):
+    def __init__(self, reporter: D.Reporter, name: str, args: tuple[N.Name, ...] | None, numeric: bool = False):
         self.r = reporter
+        self.numeric = numeric
         self.guide = GuideIR(name, None if args is None else tuple(a.id for a in args))
         self.scope = self.guide.symbols
         for a in args or ():
@@ -242,7 +243,7 @@ class GuideChecker:
             self.report_factor(e)
             return Val(None, error=True)
         if e.func in R.DISTRIBUTIONS or e.func == R.MIX or e.func in R.IMPROPER_DISTRIBUTIONS:
-            self.r.report(D.NOT_A_VALUE, e.span, f"a distribution is not a value",
+            self.r.report(D.NOT_A_VALUE, e.span, "a distribution is not a value",
                           f"draw from it first: `u ~ {e.func}(...)`, then use `u`")
             return Val(None, error=True)
         spec = R.FUNCTIONS.get(e.func)
@@ -388,7 +389,7 @@ class GuideChecker:
                     ok = False
                 batch = nb
             if a.rank and event is not None:
-                k = (v.shape[-1],)
+                k = (v.shape[len(v.shape) - a.rank],)  # (k,) loc, (k, k) matrices, (k, r) cov_factor
                 if event and event != k:
                     self.r.report(D.SHAPE, expr.span, f"the arguments of {spec.name} disagree on the event size")
                     ok = False
@@ -458,7 +459,7 @@ class GuideChecker:
                 shape, k = comp.batch[1:] + comp.event, comp.batch[0]
         else:
             if any(pm_counts):
-                bad = args[[i for i, n in enumerate(pm_counts) if n][0]]
+                bad = args[next(i for i, n in enumerate(pm_counts) if n)]
                 self.r.report(D.BAD_MIXTURE, bad.span, "'±' makes components only in a single-family mixture",
                               "write the components out: Mix(Normal(b, 1), Normal(-b, 1), ...)")
                 return None
@@ -472,11 +473,10 @@ class GuideChecker:
             if w.shape is not None and k is not None and w.shape != (k,):
                 self.r.report(D.BAD_MIXTURE, weights.span, f"mixture weights must be a vector of {k} entries; got shape {w.shape}")
                 return None
-            if isinstance(w.const, list) and all(isinstance(x, float) for x in w.const):
-                if min(w.const) < 0 or abs(sum(w.const) - 1) > 1e-6:
-                    self.r.report(D.BAD_MIXTURE, weights.span, "mixture weights must be non-negative and sum to 1",
-                                  "normalize them, or use a `simplex` param")
-                    return None
+            if T.violates("simplex", [], w.const):
+                self.r.report(D.BAD_MIXTURE, weights.span, "mixture weights must be non-negative and sum to 1",
+                              "normalize them, or use a `simplex` param")
+                return None
             if isinstance(weights, N.Name) and weights.id in self.scope and self.scope[weights.id].kind == "param" \
                     and self.scope[weights.id].constraint != "simplex":
                 self.r.report(D.BAD_MIXTURE, weights.span, f"param '{weights.id}' is used as mixture weights but is not a simplex",
@@ -629,7 +629,7 @@ class GuideChecker:
             shapes = [v.shape]
         plan = None
         if names_ok and not v.error and v.randoms:
-            plan = T.analyze(s, v, self.scope, self.r, self.quiet_value)
+            plan = T.analyze(s, v, self.scope, self.r, self.quiet_value, self.numeric)
         if plan is None and v.randoms:
             names_ok = False
         if plan is None and not v.randoms and names_ok:
@@ -702,7 +702,8 @@ def unparse_short(e: N.Expr) -> str:
     return expr(e)
 
 
-def check_program(program: N.Program, reporter: D.Reporter, default_name: str = "guide") -> list[GuideIR]:
+def check_program(program: N.Program, reporter: D.Reporter, default_name: str = "guide",
+                  numeric_jacobians: bool = False) -> list[GuideIR]:
     """Check every guide of a program; the result is meaningful only when no error was reported."""
     guides: list[GuideIR] = []
     if program.guides:
@@ -712,15 +713,15 @@ def check_program(program: N.Program, reporter: D.Reporter, default_name: str = 
                 reporter.report(D.DUPLICATE_GUIDE, g.name_span, f"guide '{g.name}' is already defined (line "
                                 f"{seen[g.name].name_span.line})", "give each guide its own name")
             seen[g.name] = g
-            guides.append(_check_body(reporter, g.name, g.args, g.body, g.span))
+            guides.append(_check_body(reporter, g.name, g.args, g.body, g.span, numeric_jacobians))
     else:
         end = program.bare[-1].span if program.bare else N.Span(1, 1, 1, 1)
-        guides.append(_check_body(reporter, default_name, None, program.bare, end))
+        guides.append(_check_body(reporter, default_name, None, program.bare, end, numeric_jacobians))
     return guides
 
 
-def _check_body(reporter, name, args, body, span) -> GuideIR:
-    c = GuideChecker(reporter, name, args)
+def _check_body(reporter, name, args, body, span, numeric) -> GuideIR:
+    c = GuideChecker(reporter, name, args, numeric)
     for i, s in enumerate(body):
         if not isinstance(s, N.BadStmt):
             c.stmt(s, i)

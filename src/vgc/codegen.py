@@ -12,10 +12,9 @@ from __future__ import annotations
 import contextlib
 import keyword
 
-from . import __version__
+from . import __version__, unparse
 from . import checker as C
 from . import nodes as N
-from . import unparse
 from .transforms import Plan, Term
 
 # Names the generated module binds at top level, and names ruff rejects (E741).
@@ -111,9 +110,10 @@ class ExprGen:
             if op == "^":
                 text = f"{self(e.left, _ATOM, pm)} ** {self(e.right, _UNARY, pm)}"
             else:
-                # A unary minus right of a binary operator reads better parenthesized.
-                right_prec = _ATOM if isinstance(e.right, N.UnaryOp) and e.right.op.op != "+" else p + 1
-                text = f"{self(e.left, p, pm)} {op} {self(e.right, right_prec, pm)}"
+                right = self(e.right, p + 1, pm)
+                if right.startswith("-"):  # `a - (-b)` reads better than `a - -b`
+                    right = f"({right})"
+                text = f"{self(e.left, p, pm)} {op} {right}"
             return f"({text})" if prec > p else text
         if isinstance(e, N.Transpose):
             return f"{self(e.operand, _ATOM, pm)}.T"
@@ -326,14 +326,19 @@ class GuideGen:
             if not out:
                 out = ("-" if coef < 0 else "") + piece
             else:
-                out += (" - " if coef < 0 else " + ") + piece
+                out += (" - " if coef < 0 else " + ") + (f"({piece})" if piece.startswith("-") else piece)
         return out or "0.0"
 
     def term(self, t: Term) -> str:
         self.uses.add("jnp")
         if t.kind == "slogdet":
             return f"jnp.linalg.slogdet({self.x(t.expr)})[1]"
-        inner = f"jnp.log(jnp.abs({self.x(t.expr)}))" if t.kind == "logabs" else self.x(t.expr, _POW)
+        if t.kind == "logabs" and isinstance(t.expr, N.Number):
+            inner = f"jnp.log({abs(t.expr.value)!r})"
+        elif t.kind == "logabs":
+            inner = f"jnp.log(jnp.abs({self.x(t.expr)}))"
+        else:
+            inner = self.x(t.expr, _POW)
         n = 1
         for d in t.shape:
             n *= d

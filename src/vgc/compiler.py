@@ -29,13 +29,17 @@ def default_guide_name(file: str) -> str:
     return stem if stem.isidentifier() and not stem.startswith("__") else "guide"
 
 
-def run(source: str, file: str = "<string>", generate: bool = True) -> Result:
-    """Compile ``source``; with ``generate=False`` only check it."""
+def run(source: str, file: str = "<string>", generate: bool = True, numeric_jacobians: bool = False) -> Result:
+    """Compile ``source``; with ``generate=False`` only check it.
+
+    ``numeric_jacobians`` replaces every closed-form log-Jacobian by jax.jacfwd + slogdet
+    (the tests use it to cross-check the closed forms).
+    """
     reporter = D.Reporter(file)
     program = parser.parse(source, reporter)
     guides = []
     if program is not None:
-        guides = checker.check_program(program, reporter, default_guide_name(file))
+        guides = checker.check_program(program, reporter, default_guide_name(file), numeric_jacobians)
     diags = reporter.sorted()
     if reporter.has_errors or program is None:
         return Result(None, diags)

@@ -9,7 +9,6 @@ Operators are normalized to their ASCII spelling (``±`` → ``+-``, ``·`` → 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class Span:
     end_column: int
 
     @staticmethod
-    def cover(first: "Span", last: "Span") -> "Span":
+    def cover(first: Span, last: Span) -> Span:
         """The span from the start of ``first`` to the end of ``last``."""
         return Span(first.line, first.column, last.end_line, last.end_column)
 
@@ -61,8 +60,8 @@ class BinOp:
     """``left op right``."""
 
     op: Op
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span
 
 
@@ -71,7 +70,7 @@ class UnaryOp:
     """``op operand`` for ``-``, ``+`` and ``±``."""
 
     op: Op
-    operand: "Expr"
+    operand: Expr
     span: Span
 
 
@@ -79,7 +78,7 @@ class UnaryOp:
 class Transpose:
     """``operand'``."""
 
-    operand: "Expr"
+    operand: Expr
     span: Span
 
 
@@ -88,7 +87,7 @@ class Keyword:
     """A keyword argument ``name=value`` in a call."""
 
     name: str
-    value: "Expr"
+    value: Expr
     span: Span
 
 
@@ -98,7 +97,7 @@ class Call:
 
     func: str
     func_span: Span
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     kwargs: tuple[Keyword, ...]
     span: Span
 
@@ -107,11 +106,11 @@ class Call:
 class Vector:
     """``[a, b, ...]``; a vector of vectors is a matrix."""
 
-    items: tuple["Expr", ...]
+    items: tuple[Expr, ...]
     span: Span
 
 
-Expr = Union[Number, Name, BinOp, UnaryOp, Transpose, Call, Vector]
+Expr = Number | Name | BinOp | UnaryOp | Transpose | Call | Vector
 
 
 # ---------------------------------------------------------------- statements
@@ -174,7 +173,7 @@ class BadStmt:
     span: Span
 
 
-Stmt = Union[Param, Sample, Assign, Let, ExprStmt, BadStmt]
+Stmt = Param | Sample | Assign | Let | ExprStmt | BadStmt
 
 
 @dataclass(frozen=True)

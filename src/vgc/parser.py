@@ -268,7 +268,7 @@ def _syntax_hint(tok: Token, expected) -> str:
 
 def parse(source: str, reporter: D.Reporter) -> N.Program | None:
     """Parse ``source`` into a Program; on a syntax error report it and return None."""
-    text = source[1:] if source.startswith("\ufeff") else source
+    text = source.removeprefix("\ufeff")
     try:
         tree = lark_parser().parse(text)
     except UnexpectedInput as err:
@@ -287,4 +287,4 @@ def parse(source: str, reporter: D.Reporter) -> N.Program | None:
         raise
 
 
-__all__ = ["parse", "grammar_text", "lark_parser", "AstBuilder", "Tree"]
+__all__ = ["AstBuilder", "Tree", "grammar_text", "lark_parser", "parse"]

@@ -20,7 +20,7 @@ class Val:
     arg: bool = False
 
     @staticmethod
-    def join(shape, parts, const=None) -> "Val":
+    def join(shape, parts, const=None) -> Val:
         """A value computed from ``parts``."""
         return Val(
             shape,
