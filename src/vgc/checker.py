@@ -142,8 +142,12 @@ class GuideChecker:
         old = self.scope.get(name)
         if old is None:
             return True
-        self.r.report(D.REDEFINED, span, f"'{name}' is already defined (line {old.span.line})",
-                      "every name is defined once; choose a new name")
+        self.r.report(
+            D.REDEFINED,
+            span,
+            f"'{name}' is already defined (line {old.span.line})",
+            "every name is defined once; choose a new name",
+        )
         return False
 
     # -- expressions
@@ -161,8 +165,12 @@ class GuideChecker:
                 self.r.report(D.SHAPE, e.span, "an empty vector has no use here")
             elif all(s is not None for s in shapes):
                 if len(set(shapes)) > 1:
-                    self.r.report(D.SHAPE, e.span, "the entries of a vector must all have the same shape",
-                                  "shapes here: " + ", ".join(str(s) for s in shapes))
+                    self.r.report(
+                        D.SHAPE,
+                        e.span,
+                        "the entries of a vector must all have the same shape",
+                        "shapes here: " + ", ".join(str(s) for s in shapes),
+                    )
                 else:
                     shape = (len(vals),) + shapes[0]
             const = [v.const for v in vals] if vals and all(v.const is not None for v in vals) else None
@@ -196,13 +204,21 @@ class GuideChecker:
             if e.id in R.FUNCTIONS:
                 self.r.report(D.NOT_A_VALUE, e.span, f"'{e.id}' is a function, not a value", f"call it: {e.id}(...)")
             elif e.id in R.DISTRIBUTIONS:
-                self.r.report(D.NOT_A_VALUE, e.span, f"'{e.id}' is a distribution, not a value",
-                              f"draw from it: `x ~ {e.id}(...)`")
+                self.r.report(
+                    D.NOT_A_VALUE,
+                    e.span,
+                    f"'{e.id}' is a distribution, not a value",
+                    f"draw from it: `x ~ {e.id}(...)`",
+                )
             elif e.id in R.CONSTRAINTS:
                 self.r.report(D.NOT_A_VALUE, e.span, f"'{e.id}' is a constraint; it only follows ':' in a param")
             else:
-                self.r.report(D.UNDEFINED, e.span, f"'{e.id}' is not defined",
-                              _did_you_mean(e.id, self.scope) or "define it with `param`, `~`, `=` or `let` first")
+                self.r.report(
+                    D.UNDEFINED,
+                    e.span,
+                    f"'{e.id}' is not defined",
+                    _did_you_mean(e.id, self.scope) or "define it with `param`, `~`, `=` or `let` first",
+                )
             return Val(None, error=True)
         sym.used = True
         randoms = frozenset([sym.name]) if sym.kind in ("random", "latent") else sym.randoms
@@ -210,8 +226,12 @@ class GuideChecker:
         return Val(sym.shape, randoms=randoms, params=params, const=sym.const, arg=sym.kind == "arg")
 
     def _pm_error(self, op: N.Op) -> None:
-        self.r.report(D.PM_OUTSIDE_MIX, op.span, "'±' is only allowed inside a mixture component",
-                      "`±` makes two components: write it inside Mix, e.g. `u ~ Mix(Normal(±b, 1))`")
+        self.r.report(
+            D.PM_OUTSIDE_MIX,
+            op.span,
+            "'±' is only allowed inside a mixture component",
+            "`±` makes two components: write it inside Mix, e.g. `u ~ Mix(Normal(±b, 1))`",
+        )
 
     def binop(self, e: N.BinOp, pm_ok: bool) -> Val:
         if e.op.op == "+-" and not pm_ok:
@@ -230,8 +250,12 @@ class GuideChecker:
         if a is None or b is None:
             return None
         if not a or not b or len(a) > 2 or len(b) > 2:
-            self.r.report(D.SHAPE, e.op.span, f"'{e.op.text}' multiplies vectors and matrices; got shapes {a} and {b}",
-                          "use '*' for scalars")
+            self.r.report(
+                D.SHAPE,
+                e.op.span,
+                f"'{e.op.text}' multiplies vectors and matrices; got shapes {a} and {b}",
+                "use '*' for scalars",
+            )
             return None
         if a[-1] != b[0]:
             self.r.report(D.SHAPE, e.op.span, f"shapes {a} and {b} do not match for '{e.op.text}'")
@@ -243,27 +267,40 @@ class GuideChecker:
             self.report_factor(e)
             return Val(None, error=True)
         if e.func in R.DISTRIBUTIONS or e.func == R.MIX or e.func in R.IMPROPER_DISTRIBUTIONS:
-            self.r.report(D.NOT_A_VALUE, e.span, "a distribution is not a value",
-                          f"draw from it first: `u ~ {e.func}(...)`, then use `u`")
+            self.r.report(
+                D.NOT_A_VALUE,
+                e.span,
+                "a distribution is not a value",
+                f"draw from it first: `u ~ {e.func}(...)`, then use `u`",
+            )
             return Val(None, error=True)
         spec = R.FUNCTIONS.get(e.func)
         if spec is None:
-            self.r.report(D.UNKNOWN_FUNCTION, e.func_span, f"unknown function '{e.func}'",
-                          _did_you_mean(e.func, list(R.FUNCTIONS) + list(R.DISTRIBUTIONS))
-                          or "functions: " + ", ".join(R.FUNCTIONS))
+            self.r.report(
+                D.UNKNOWN_FUNCTION,
+                e.func_span,
+                f"unknown function '{e.func}'",
+                _did_you_mean(e.func, list(R.FUNCTIONS) + list(R.DISTRIBUTIONS))
+                or "functions: " + ", ".join(R.FUNCTIONS),
+            )
             for a in e.args:
                 self.value(a, pm_ok)
             return Val(None, error=True)
         vals = [self.value(a, pm_ok) for a in e.args]
         if e.kwargs or len(e.args) != spec.arity:
-            self.r.report(D.BAD_ARGS, e.span, f"{e.func}() takes {spec.arity} argument, got "
-                          f"{len(e.args) + len(e.kwargs)}" + (" (no keywords)" if e.kwargs else ""))
+            self.r.report(
+                D.BAD_ARGS,
+                e.span,
+                f"{e.func}() takes {spec.arity} argument, got "
+                f"{len(e.args) + len(e.kwargs)}" + (" (no keywords)" if e.kwargs else ""),
+            )
             return Val.join(None, vals)
         v = vals[0]
         shape = self.func_shape(e, v.shape)
         const = const_eval(e.func, v.const)
-        if e.func in ("inv", "diag") and isinstance(const, list):
-            self.check_singular(e.args[0] if e.func == "inv" else e, const if e.func == "inv" else const_eval("diag", v.const))
+        matrix = v.const if e.func == "inv" else const if e.func == "diag" else None
+        if isinstance(matrix, list):
+            self.check_singular(e.args[0], matrix)
         return Val.join(shape, [v], const)
 
     def func_shape(self, e: N.Call, s: Shape) -> Shape:
@@ -281,7 +318,12 @@ class GuideChecker:
             "transpose": len(s) > 2,
         }[f]
         if bad:
-            need = {"rot": "a scalar angle", "diag": "a vector", "inv": "a square matrix", "transpose": "a vector or matrix"}[f]
+            need = {
+                "rot": "a scalar angle",
+                "diag": "a vector",
+                "inv": "a square matrix",
+                "transpose": "a vector or matrix",
+            }[f]
             self.r.report(D.SHAPE, e.span, f"{f}() needs {need}; got shape {s}")
             return None
         return {"rot": (2, 2), "diag": s + s, "inv": s, "transpose": tuple(reversed(s))}[f]
@@ -290,17 +332,22 @@ class GuideChecker:
         """Report a constant singular matrix; True when it is singular."""
         det = T.numeric_det(matrix)
         if det is not None and abs(det) <= 1e-12:
-            self.r.report(D.SINGULAR, where.span, "this constant matrix is singular (determinant 0), so the map "
-                          "is not invertible", "use a matrix with linearly independent rows")
+            self.r.report(
+                D.SINGULAR,
+                where.span,
+                "this constant matrix is singular (determinant 0), so the map is not invertible",
+                "use a matrix with linearly independent rows",
+            )
             return True
         return False
 
     def report_factor(self, e: N.Call) -> None:
         self.r.report(
-            D.FACTOR, e.span,
+            D.FACTOR,
+            e.span,
             "`factor` is not a sampler: in a guide it only adds a term to the ELBO, the draws stay where they were",
-            "write the ansatz as primitive draws plus an invertible transform, e.g. "
-            "`u ~ Normal(0, 1); x = m + s * u`")
+            "write the ansatz as primitive draws plus an invertible transform, e.g. `u ~ Normal(0, 1); x = m + s * u`",
+        )
 
     # -- distributions
     def dist(self, e: N.Expr, in_mix: bool = False) -> DistIR | MixIR | None:
@@ -308,18 +355,28 @@ class GuideChecker:
         if not isinstance(e, N.Call) or e.func in R.FUNCTIONS or e.func == R.FACTOR:
             what = "a function call" if isinstance(e, N.Call) else "an expression"
             self.r.report(
-                D.NOT_A_SAMPLER, e.span,
+                D.NOT_A_SAMPLER,
+                e.span,
                 f"the right of '~' must be a normalized distribution; {what} is at best an unnormalized density",
                 "build the density from primitive distributions and invertible transforms, e.g. "
-                "`u ~ Normal(0, 1); x = b + u`")
+                "`u ~ Normal(0, 1); x = b + u`",
+            )
             return None
         if e.func in R.IMPROPER_DISTRIBUTIONS:
-            self.r.report(D.IMPROPER, e.span, f"{e.func} is improper: it has no normalized density and cannot be sampled",
-                          "a guide needs a proper distribution, e.g. Normal(m, s) with learnable m and s")
+            self.r.report(
+                D.IMPROPER,
+                e.span,
+                f"{e.func} is improper: it has no normalized density and cannot be sampled",
+                "a guide needs a proper distribution, e.g. Normal(m, s) with learnable m and s",
+            )
             return None
         if e.func in R.DISCRETE_DISTRIBUTIONS:
-            self.r.report(D.DISCRETE, e.func_span, f"{e.func} is discrete; VG guides draw continuous latents",
-                          "enumerate discrete latents in the model, or relax them (e.g. a Dirichlet)")
+            self.r.report(
+                D.DISCRETE,
+                e.func_span,
+                f"{e.func} is discrete; VG guides draw continuous latents",
+                "enumerate discrete latents in the model, or relax them (e.g. a Dirichlet)",
+            )
             return None
         if e.func == R.MIX:
             if in_mix:
@@ -328,8 +385,12 @@ class GuideChecker:
             return self.mixture(e)
         spec = R.DISTRIBUTIONS.get(e.func)
         if spec is None:
-            self.r.report(D.UNKNOWN_DIST, e.func_span, f"unknown distribution '{e.func}'",
-                          _did_you_mean(e.func, R.DISTRIBUTIONS) or "distributions: " + ", ".join(R.DISTRIBUTIONS))
+            self.r.report(
+                D.UNKNOWN_DIST,
+                e.func_span,
+                f"unknown distribution '{e.func}'",
+                _did_you_mean(e.func, R.DISTRIBUTIONS) or "distributions: " + ", ".join(R.DISTRIBUTIONS),
+            )
             return None
         return self.primitive(e, spec, in_mix)
 
@@ -337,17 +398,24 @@ class GuideChecker:
         bound: dict[str, N.Expr] = {}
         ok = True
         if len(e.args) > len(spec.args):
-            self.r.report(D.BAD_ARGS, e.args[len(spec.args)].span,
-                          f"{spec.name} takes at most {len(spec.args)} positional arguments, got {len(e.args)}",
-                          f"signature: {spec.signature()}")
+            self.r.report(
+                D.BAD_ARGS,
+                e.args[len(spec.args)].span,
+                f"{spec.name} takes at most {len(spec.args)} positional arguments, got {len(e.args)}",
+                f"signature: {spec.signature()}",
+            )
             ok = False
         for a, arg in zip(spec.args, e.args):
             bound[a.name] = arg
         names = {a.name: a for a in spec.args}
         for kw in e.kwargs:
             if kw.name not in names:
-                self.r.report(D.BAD_ARGS, kw.span, f"{spec.name} has no argument '{kw.name}'",
-                              _did_you_mean(kw.name, names) or f"signature: {spec.signature()}")
+                self.r.report(
+                    D.BAD_ARGS,
+                    kw.span,
+                    f"{spec.name} has no argument '{kw.name}'",
+                    _did_you_mean(kw.name, names) or f"signature: {spec.signature()}",
+                )
                 ok = False
             elif kw.name in bound:
                 self.r.report(D.BAD_ARGS, kw.span, f"argument '{kw.name}' of {spec.name} is given twice")
@@ -356,14 +424,22 @@ class GuideChecker:
                 bound[kw.name] = kw.value
         missing = [a.name for a in spec.args if a.required and a.name not in bound]
         if missing:
-            self.r.report(D.BAD_ARGS, e.span, f"{spec.name} is missing argument {', '.join(repr(m) for m in missing)}",
-                          f"signature: {spec.signature()}")
+            self.r.report(
+                D.BAD_ARGS,
+                e.span,
+                f"{spec.name} is missing argument {', '.join(repr(m) for m in missing)}",
+                f"signature: {spec.signature()}",
+            )
             ok = False
         if spec.name == "MultivariateNormal":
             given = [n for n in ("covariance_matrix", "precision_matrix", "scale_tril") if n in bound]
             if len(given) != 1:
-                self.r.report(D.BAD_ARGS, e.span, "MultivariateNormal needs exactly one of covariance_matrix, "
-                              "precision_matrix, scale_tril", "e.g. MultivariateNormal(m, scale_tril=L)")
+                self.r.report(
+                    D.BAD_ARGS,
+                    e.span,
+                    "MultivariateNormal needs exactly one of covariance_matrix, precision_matrix, scale_tril",
+                    "e.g. MultivariateNormal(m, scale_tril=L)",
+                )
                 ok = False
         batch: Shape = ()
         event: Shape = ()
@@ -378,7 +454,9 @@ class GuideChecker:
                     event = None
                 continue
             if len(v.shape) < a.rank:
-                self.r.report(D.SHAPE, expr.span, f"'{name}' of {spec.name} needs {a.rank} dimension(s); got shape {v.shape}")
+                self.r.report(
+                    D.SHAPE, expr.span, f"'{name}' of {spec.name} needs {a.rank} dimension(s); got shape {v.shape}"
+                )
                 ok = False
                 continue
             cut = len(v.shape) - a.rank
@@ -397,8 +475,12 @@ class GuideChecker:
         if spec.event_rank and event == ():
             event = None  # e.g. MultivariateNormal with scalar loc only: size unknown
             if ok:
-                self.r.report(D.UNKNOWN_SHAPE, e.span, f"the size of a {spec.name} draw cannot be inferred",
-                              "give a vector argument")
+                self.r.report(
+                    D.UNKNOWN_SHAPE,
+                    e.span,
+                    f"the size of a {spec.name} draw cannot be inferred",
+                    "give a vector argument",
+                )
                 ok = False
         if not ok:
             return None
@@ -414,9 +496,12 @@ class GuideChecker:
             return
         if sym.constraint in ("greater_than", "interval") and isinstance(sym.const_low, float) and sym.const_low >= 0:
             return
-        self.r.report(D.SCALE_NOT_POSITIVE, expr.span,
-                      f"param '{expr.id}' is the {argname} of {family} but is not constrained positive",
-                      f"declare it `param {expr.id} = 1.0 : positive`; an optimizer step can make it negative")
+        self.r.report(
+            D.SCALE_NOT_POSITIVE,
+            expr.span,
+            f"param '{expr.id}' is the {argname} of {family} but is not constrained positive",
+            f"declare it `param {expr.id} = 1.0 : positive`; an optimizer step can make it negative",
+        )
 
     def mixture(self, e: N.Call) -> MixIR | None:
         if e.kwargs:
@@ -426,14 +511,22 @@ class GuideChecker:
         if len(args) >= 2 and not (isinstance(args[0], N.Call) and args[0].func[:1].isupper()):
             weights = args.pop(0)
         if not args:
-            self.r.report(D.BAD_MIXTURE, e.span, "Mix needs at least one component distribution",
-                          "e.g. Mix(Normal(±b, 1)) or Mix(Normal(0, 1), Cauchy(0, 1))")
+            self.r.report(
+                D.BAD_MIXTURE,
+                e.span,
+                "Mix needs at least one component distribution",
+                "e.g. Mix(Normal(±b, 1)) or Mix(Normal(0, 1), Cauchy(0, 1))",
+            )
             return None
         comps = []
         for c in args:
             if not isinstance(c, N.Call):
-                self.r.report(D.BAD_MIXTURE, c.span, "a mixture component must be a distribution",
-                              "e.g. Mix(w, Normal([m1, m2], s)) with weights w first")
+                self.r.report(
+                    D.BAD_MIXTURE,
+                    c.span,
+                    "a mixture component must be a distribution",
+                    "e.g. Mix(w, Normal([m1, m2], s)) with weights w first",
+                )
                 return None
             d = self.dist(c, in_mix=True)
             if d is None:
@@ -443,8 +536,12 @@ class GuideChecker:
         if len(comps) == 1:
             (comp,) = comps
             if pm_counts[0] > 1:
-                self.r.report(D.BAD_MIXTURE, args[0].span, "use '±' once per mixture component",
-                              "one '±' makes the two components; for more, give vector parameters")
+                self.r.report(
+                    D.BAD_MIXTURE,
+                    args[0].span,
+                    "use '±' once per mixture component",
+                    "one '±' makes the two components; for more, give vector parameters",
+                )
                 return None
             pm = pm_counts[0] == 1
             if comp.shape is None:
@@ -452,16 +549,24 @@ class GuideChecker:
             elif pm:
                 shape, k = comp.shape, 2
             elif not comp.batch:
-                self.r.report(D.BAD_MIXTURE, e.span, "a mixture of one component",
-                              "use '±' (Mix(Normal(±b, 1))) or vector parameters (Mix(Normal([m1, m2], s)))")
+                self.r.report(
+                    D.BAD_MIXTURE,
+                    e.span,
+                    "a mixture of one component",
+                    "use '±' (Mix(Normal(±b, 1))) or vector parameters (Mix(Normal([m1, m2], s)))",
+                )
                 return None
             else:
                 shape, k = comp.batch[1:] + comp.event, comp.batch[0]
         else:
             if any(pm_counts):
                 bad = args[next(i for i, n in enumerate(pm_counts) if n)]
-                self.r.report(D.BAD_MIXTURE, bad.span, "'±' makes components only in a single-family mixture",
-                              "write the components out: Mix(Normal(b, 1), Normal(-b, 1), ...)")
+                self.r.report(
+                    D.BAD_MIXTURE,
+                    bad.span,
+                    "'±' makes components only in a single-family mixture",
+                    "write the components out: Mix(Normal(b, 1), Normal(-b, 1), ...)",
+                )
                 return None
             shapes = {c.shape for c in comps}
             if len(shapes) > 1:
@@ -471,25 +576,46 @@ class GuideChecker:
         if weights is not None:
             w = self.value(weights)
             if w.shape is not None and k is not None and w.shape != (k,):
-                self.r.report(D.BAD_MIXTURE, weights.span, f"mixture weights must be a vector of {k} entries; got shape {w.shape}")
+                self.r.report(
+                    D.BAD_MIXTURE, weights.span, f"mixture weights must be a vector of {k} entries; got shape {w.shape}"
+                )
                 return None
             if T.violates("simplex", [], w.const):
-                self.r.report(D.BAD_MIXTURE, weights.span, "mixture weights must be non-negative and sum to 1",
-                              "normalize them, or use a `simplex` param")
+                self.r.report(
+                    D.BAD_MIXTURE,
+                    weights.span,
+                    "mixture weights must be non-negative and sum to 1",
+                    "normalize them, or use a `simplex` param",
+                )
                 return None
-            if isinstance(weights, N.Name) and weights.id in self.scope and self.scope[weights.id].kind == "param" \
-                    and self.scope[weights.id].constraint != "simplex":
-                self.r.report(D.BAD_MIXTURE, weights.span, f"param '{weights.id}' is used as mixture weights but is not a simplex",
-                              f"declare it `param {weights.id}[{k or 'K'}] : simplex`")
+            if (
+                isinstance(weights, N.Name)
+                and weights.id in self.scope
+                and self.scope[weights.id].kind == "param"
+                and self.scope[weights.id].constraint != "simplex"
+            ):
+                self.r.report(
+                    D.BAD_MIXTURE,
+                    weights.span,
+                    f"param '{weights.id}' is used as mixture weights but is not a simplex",
+                    f"declare it `param {weights.id}[{k or 'K'}] : simplex`",
+                )
                 return None
             if w.params:
-                self.r.report(D.LEARNABLE_WEIGHTS, weights.span,
-                              "learnable mixture weights: drawing the component is not reparameterizable, so "
-                              "Trace_ELBO's gradient for the weights is biased",
-                              "fit with TraceGraph_ELBO, or keep the weights fixed")
+                self.r.report(
+                    D.LEARNABLE_WEIGHTS,
+                    weights.span,
+                    "learnable mixture weights: drawing the component is not reparameterizable, so "
+                    "Trace_ELBO's gradient for the weights is biased",
+                    "fit with TraceGraph_ELBO, or keep the weights fixed",
+                )
         elif k is None:
-            self.r.report(D.UNKNOWN_SHAPE, e.span, "the number of mixture components cannot be inferred",
-                          "give the component parameters a known shape")
+            self.r.report(
+                D.UNKNOWN_SHAPE,
+                e.span,
+                "the number of mixture components cannot be inferred",
+                "give the component parameters a known shape",
+            )
             return None
         return MixIR(weights, tuple(comps), k, pm, shape)
 
@@ -504,19 +630,28 @@ class GuideChecker:
         elif isinstance(s, N.Let):
             v = self.value(s.value)
             if self.define(s.name, s.name_span):
-                self.scope[s.name] = Sym(s.name, "let", s.name_span, v.shape, v.params, v.randoms, const=v.const,
-                                         defn=s.value)
+                self.scope[s.name] = Sym(
+                    s.name, "let", s.name_span, v.shape, v.params, v.randoms, const=v.const, defn=s.value
+                )
                 self.guide.items.append(LetIR(s))
         elif isinstance(s, N.ExprStmt):
             e = s.expr
             if isinstance(e, N.Call) and e.func == R.FACTOR:
                 self.report_factor(e)
             elif isinstance(e, N.Call) and e.func in ("deterministic", "Delta"):
-                self.r.report(D.NO_EFFECT, e.span, f"`{e.func}` cannot define a latent site",
-                              "write `x = f(u)`: vgc emits the Delta site and its log-Jacobian")
+                self.r.report(
+                    D.NO_EFFECT,
+                    e.span,
+                    f"`{e.func}` cannot define a latent site",
+                    "write `x = f(u)`: vgc emits the Delta site and its log-Jacobian",
+                )
             else:
-                self.r.report(D.NO_EFFECT, s.span, "this expression is computed and thrown away",
-                              "bind it: `let y = ...`, or define a latent: `x = ...`")
+                self.r.report(
+                    D.NO_EFFECT,
+                    s.span,
+                    "this expression is computed and thrown away",
+                    "bind it: `let y = ...`, or define a latent: `x = ...`",
+                )
 
     def param(self, s: N.Param) -> None:
         shape: Shape = None
@@ -526,8 +661,12 @@ class GuideChecker:
             for d in s.shape:
                 v = self.value(d)
                 if not (isinstance(v.const, float) and v.const >= 0 and v.const == int(v.const)):
-                    self.r.report(D.BAD_SHAPE, d.span, "a param's shape is made of non-negative whole numbers",
-                                  "e.g. `param w[3] : simplex`")
+                    self.r.report(
+                        D.BAD_SHAPE,
+                        d.span,
+                        "a param's shape is made of non-negative whole numbers",
+                        "e.g. `param w[3] : simplex`",
+                    )
                     ok = False
                 else:
                     dims.append(int(v.const))
@@ -539,14 +678,22 @@ class GuideChecker:
             cname = c.id if isinstance(c, N.Name) else c.func if isinstance(c, N.Call) else None
             spec = R.CONSTRAINTS.get(cname) if cname else None
             if spec is None or (isinstance(c, N.Call) and c.kwargs):
-                self.r.report(D.UNKNOWN_CONSTRAINT, c.span, f"unknown constraint '{unparse_short(c)}'",
-                              _did_you_mean(cname or "", R.CONSTRAINTS) or "constraints: " + ", ".join(R.CONSTRAINTS))
+                self.r.report(
+                    D.UNKNOWN_CONSTRAINT,
+                    c.span,
+                    f"unknown constraint '{unparse_short(c)}'",
+                    _did_you_mean(cname or "", R.CONSTRAINTS) or "constraints: " + ", ".join(R.CONSTRAINTS),
+                )
                 cname, ok = "real", False
             else:
                 cargs = tuple(c.args) if isinstance(c, N.Call) else ()
                 if len(cargs) != spec.arity:
-                    self.r.report(D.BAD_ARGS, c.span, f"{cname} takes {spec.arity} argument(s), got {len(cargs)}",
-                                  "e.g. interval(0, 1), greater_than(0)" if spec.arity else f"write `: {cname}`")
+                    self.r.report(
+                        D.BAD_ARGS,
+                        c.span,
+                        f"{cname} takes {spec.arity} argument(s), got {len(cargs)}",
+                        "e.g. interval(0, 1), greater_than(0)" if spec.arity else f"write `: {cname}`",
+                    )
                     ok = False
                 for a in cargs:
                     v = self.value(a)
@@ -559,31 +706,52 @@ class GuideChecker:
         if s.init is not None:
             init_val = self.value(s.init)
             if init_val.randoms:
-                self.r.report(D.RANDOM_NOT_ALLOWED, s.init.span, "a param's initial value cannot be random",
-                              "initialize it with numbers")
+                self.r.report(
+                    D.RANDOM_NOT_ALLOWED,
+                    s.init.span,
+                    "a param's initial value cannot be random",
+                    "initialize it with numbers",
+                )
                 ok = False
             if shape is None and s.shape is None:
                 shape = init_val.shape
             elif shape is not None and init_val.shape not in (None, (), shape):
-                self.r.report(D.BAD_SHAPE, s.init.span, f"the initial value has shape {init_val.shape}, the param {shape}")
+                self.r.report(
+                    D.BAD_SHAPE, s.init.span, f"the initial value has shape {init_val.shape}, the param {shape}"
+                )
                 ok = False
         elif shape is None and s.shape is None:
             shape = ()
         if cname in ("simplex", "ordered") and shape is not None and len(shape) != 1:
-            self.r.report(D.BAD_SHAPE, s.span, f"a {cname} param is a vector", f"give its size: `param {s.name}[3] : {cname}`")
+            self.r.report(
+                D.BAD_SHAPE, s.span, f"a {cname} param is a vector", f"give its size: `param {s.name}[3] : {cname}`"
+            )
             ok = False
-        if cname in ("lower_cholesky", "corr_cholesky") and shape is not None and (len(shape) != 2 or shape[0] != shape[1]):
-            self.r.report(D.BAD_SHAPE, s.span, f"a {cname} param is a square matrix",
-                          f"give its size: `param {s.name}[2, 2] : {cname}`")
+        if (
+            cname in ("lower_cholesky", "corr_cholesky")
+            and shape is not None
+            and (len(shape) != 2 or shape[0] != shape[1])
+        ):
+            self.r.report(
+                D.BAD_SHAPE,
+                s.span,
+                f"a {cname} param is a square matrix",
+                f"give its size: `param {s.name}[2, 2] : {cname}`",
+            )
             ok = False
         if ok and init_val is not None and init_val.const is not None:
             why = T.violates(cname, [self.value(a).const for a in cargs], init_val.const)
             if why:
-                self.r.report(D.BAD_INIT, s.init.span, f"the initial value {why}",
-                              f"choose an initial value inside the '{cname}' constraint")
+                self.r.report(
+                    D.BAD_INIT,
+                    s.init.span,
+                    f"the initial value {why}",
+                    f"choose an initial value inside the '{cname}' constraint",
+                )
         if self.define(s.name, s.name_span):
-            self.scope[s.name] = Sym(s.name, "param", s.name_span, shape, frozenset([s.name]), constraint=cname,
-                                     const_low=low)
+            self.scope[s.name] = Sym(
+                s.name, "param", s.name_span, shape, frozenset([s.name]), constraint=cname, const_low=low
+            )
             self.guide.items.append(ParamIR(s, shape, cname, cargs))
 
     def sample(self, s: N.Sample) -> None:
@@ -609,7 +777,10 @@ class GuideChecker:
         return frozenset(params), frozenset(randoms)
 
     def assign(self, s: N.Assign, index: int) -> None:
+        before = len(self.r.items)
         v = self.value(s.value)
+        if any(d.is_error for d in self.r.items[before:]):
+            v = Val(v.shape, v.randoms, v.params, v.const, error=True)
         names_ok = True
         seen = set()
         for t in s.targets:
@@ -621,8 +792,12 @@ class GuideChecker:
         shapes: list[Shape] = []
         if s.is_list:
             if v.shape is not None and v.shape != (len(s.targets),):
-                self.r.report(D.SHAPE, s.value.span, f"{len(s.targets)} names on the left need a vector of "
-                              f"{len(s.targets)} scalars on the right; got shape {v.shape}")
+                self.r.report(
+                    D.SHAPE,
+                    s.value.span,
+                    f"{len(s.targets)} names on the left need a vector of "
+                    f"{len(s.targets)} scalars on the right; got shape {v.shape}",
+                )
                 names_ok = False
             shapes = [()] * len(s.targets)
         else:
@@ -653,19 +828,28 @@ class GuideChecker:
             self.guide.items[self.guide.items.index(item)] = SampleIR(item.stmt, item.dist, True)
         self.guide.items.append(TransformIR(s, v.shape, plan))
 
-    def finish(self, span: N.Span) -> GuideIR:
-        """Warnings that need the whole guide."""
+    def finish(self, span: N.Span, errors_before: int) -> GuideIR:
+        """Warnings that need the whole guide (skipped when it has errors: they would be noise)."""
+        if sum(d.is_error for d in self.r.items) > errors_before:
+            return self.guide
         sites = 0
         for sym in self.scope.values():
             if sym.kind == "param" and not sym.used:
-                self.r.report(D.UNUSED_PARAM, sym.span, f"param '{sym.name}' is never used",
-                              "remove it, or use it in a distribution or transform")
+                self.r.report(
+                    D.UNUSED_PARAM,
+                    sym.span,
+                    f"param '{sym.name}' is never used",
+                    "remove it, or use it in a distribution or transform",
+                )
             if sym.kind in ("random", "latent") and sym.consumed_at is None:
                 sites += 1
                 if not sym.params and sym.shape is not None and not sym.quiet:
-                    self.r.report(D.FIXED_SAMPLER, sym.span,
-                                  f"'{sym.name}' has no learnable parameter on its path: SVI cannot fit it",
-                                  "make a location or scale a `param`")
+                    self.r.report(
+                        D.FIXED_SAMPLER,
+                        sym.span,
+                        f"'{sym.name}' has no learnable parameter on its path: SVI cannot fit it",
+                        "make a location or scale a `param`",
+                    )
         if sites == 0:
             self.r.report(D.EMPTY_GUIDE, span, f"guide '{self.guide.name}' defines no latent site")
         return self.guide
@@ -702,16 +886,21 @@ def unparse_short(e: N.Expr) -> str:
     return expr(e)
 
 
-def check_program(program: N.Program, reporter: D.Reporter, default_name: str = "guide",
-                  numeric_jacobians: bool = False) -> list[GuideIR]:
+def check_program(
+    program: N.Program, reporter: D.Reporter, default_name: str = "guide", numeric_jacobians: bool = False
+) -> list[GuideIR]:
     """Check every guide of a program; the result is meaningful only when no error was reported."""
     guides: list[GuideIR] = []
     if program.guides:
         seen: dict[str, N.GuideDef] = {}
         for g in program.guides:
             if g.name in seen:
-                reporter.report(D.DUPLICATE_GUIDE, g.name_span, f"guide '{g.name}' is already defined (line "
-                                f"{seen[g.name].name_span.line})", "give each guide its own name")
+                reporter.report(
+                    D.DUPLICATE_GUIDE,
+                    g.name_span,
+                    f"guide '{g.name}' is already defined (line {seen[g.name].name_span.line})",
+                    "give each guide its own name",
+                )
             seen[g.name] = g
             guides.append(_check_body(reporter, g.name, g.args, g.body, g.span, numeric_jacobians))
     else:
@@ -721,10 +910,9 @@ def check_program(program: N.Program, reporter: D.Reporter, default_name: str = 
 
 
 def _check_body(reporter, name, args, body, span, numeric) -> GuideIR:
+    errors_before = sum(d.is_error for d in reporter.items)
     c = GuideChecker(reporter, name, args, numeric)
     for i, s in enumerate(body):
         if not isinstance(s, N.BadStmt):
             c.stmt(s, i)
-    return c.finish(span)
-
-
+    return c.finish(span, errors_before)

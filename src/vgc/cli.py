@@ -32,12 +32,17 @@ def read(path: str) -> tuple[str | None, list[D.Diagnostic]]:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as e:
         start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-        before = data[start:e.start].decode("utf-8", "replace")
+        before = data[start : e.start].decode("utf-8", "replace")
         line = before.count("\n") + 1
         col = len(before) - (before.rfind("\n") + 1) + 1
-        d = D.Diagnostic(D.INVALID_ENCODING.code, D.ERROR,
-                         f"invalid UTF-8 byte 0x{data[e.start]:02x} at byte offset {e.start}",
-                         Span(line, col, line, col + 1), "save the file as UTF-8", path)
+        d = D.Diagnostic(
+            D.INVALID_ENCODING.code,
+            D.ERROR,
+            f"invalid UTF-8 byte 0x{data[e.start]:02x} at byte offset {e.start}",
+            Span(line, col, line, col + 1),
+            "save the file as UTF-8",
+            path,
+        )
         return None, [d]
 
 
@@ -94,8 +99,9 @@ def cmd_check(args) -> int:
         _report(diags, source, sys.stdout)
         errors = sum(d.is_error for d in diags)
         warnings = len(diags) - errors
-        sys.stdout.write(f"{args.file}: {errors} error{'s' * (errors != 1)}, "
-                         f"{warnings} warning{'s' * (warnings != 1)}\n")
+        sys.stdout.write(
+            f"{args.file}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}\n"
+        )
     return 1 if any(d.is_error for d in diags) else 0
 
 

@@ -24,12 +24,32 @@ _OPS = {"±": "+-", "·": "@", "**": "^"}
 
 # How terminals are named in "expected ..." messages.
 TERMINAL_TEXT = {
-    "NAME": "a name", "NUMBER": "a number", "NEWLINE": "a newline", "SEMI": "';'",
-    "TILDE": "'~'", "EQUAL": "'='", "COLON": "':'", "COMMA": "','", "LPAR": "'('",
-    "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
-    "PM": "'±'", "PLUS": "'+'", "MINUS": "'-'", "POW": "'^'", "STAR": "'*'",
-    "SLASH": "'/'", "MATMUL": "'·'", "TRANSPOSE": "\"'\"", "PARAM": "'param'",
-    "LET": "'let'", "GUIDE": "'guide'", "$END": "end of input",
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "NEWLINE": "a newline",
+    "SEMI": "';'",
+    "TILDE": "'~'",
+    "EQUAL": "'='",
+    "COLON": "':'",
+    "COMMA": "','",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "PM": "'±'",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "POW": "'^'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "MATMUL": "'·'",
+    "TRANSPOSE": '"\'"',
+    "PARAM": "'param'",
+    "LET": "'let'",
+    "GUIDE": "'guide'",
+    "$END": "end of input",
 }
 
 
@@ -42,20 +62,30 @@ def grammar_text() -> str:
 
 
 class _BracketNewlines:
-    """Post-lexer: newlines inside () and [] continue the statement, as in Python."""
+    """Post-lexer: newlines inside () and [] continue the statement, as in Python.
+
+    ``open`` keeps the unclosed brackets so a syntax error can point at the one left open.
+    """
 
     always_accept = ("NEWLINE",)
 
+    def __init__(self) -> None:
+        self.open: list[Token] = []
+
     def process(self, stream):
-        depth = 0
+        self.open = []
         for tok in stream:
             if tok.type in ("LPAR", "LSQB"):
-                depth += 1
+                self.open.append(tok)
             elif tok.type in ("RPAR", "RSQB"):
-                depth = max(0, depth - 1)
-            elif tok.type == "NEWLINE" and depth:
+                if self.open:
+                    self.open.pop()
+            elif tok.type == "NEWLINE" and self.open:
                 continue
             yield tok
+
+
+_POSTLEX = _BracketNewlines()
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +97,7 @@ def lark_parser() -> Lark:
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=True,
-        postlex=_BracketNewlines(),
+        postlex=_POSTLEX,
         cache=True,
     )
 
@@ -90,12 +120,15 @@ class AstBuilder(Transformer):
         name = unicodedata.normalize("NFKC", str(tok))
         if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name.startswith("__") or not name.isidentifier():
             why = (
-                "it is a Python keyword" if keyword.iskeyword(name) or keyword.issoftkeyword(name)
-                else "names starting with '__' are reserved" if name.startswith("__")
+                "it is a Python keyword"
+                if keyword.iskeyword(name) or keyword.issoftkeyword(name)
+                else "names starting with '__' are reserved"
+                if name.startswith("__")
                 else "it is not a valid identifier"
             )
-            self.reporter.report(D.BAD_NAME, _span(tok), f"'{name}' cannot be used as a name: {why}",
-                                 "choose another name")
+            self.reporter.report(
+                D.BAD_NAME, _span(tok), f"'{name}' cannot be used as a name: {why}", "choose another name"
+            )
         return name
 
     def _op(self, tok: Token) -> N.Op:
@@ -106,8 +139,12 @@ class AstBuilder(Transformer):
     def number(self, meta, tok):
         value = float(tok)
         if not math.isfinite(value):
-            self.reporter.report(D.BAD_NUMBER, _span(tok), f"the number {tok} is too large",
-                                 "numbers must be finite double-precision values (below about 1.8e308)")
+            self.reporter.report(
+                D.BAD_NUMBER,
+                _span(tok),
+                f"the number {tok} is too large",
+                "numbers must be finite double-precision values (below about 1.8e308)",
+            )
             value = 0.0
         return N.Number(value, str(tok), _span(tok))
 
@@ -176,8 +213,12 @@ class AstBuilder(Transformer):
     @v_args(inline=True, meta=True)
     def sample_stmt(self, meta, target, _tilde, dist):
         if not isinstance(target, N.Name):
-            self.reporter.report(D.BAD_TARGET, target.span, "the left of '~' must be one name",
-                                 "write `x ~ Normal(0, 1)`; to define several values from one draw, sample a vector")
+            self.reporter.report(
+                D.BAD_TARGET,
+                target.span,
+                "the left of '~' must be one name",
+                "write `x ~ Normal(0, 1)`; to define several values from one draw, sample a vector",
+            )
             return N.BadStmt(_span(meta))
         return N.Sample(target.id, target.span, dist, _span(meta))
 
@@ -187,8 +228,12 @@ class AstBuilder(Transformer):
             return N.Assign((target,), False, value, _span(meta))
         if isinstance(target, N.Vector) and target.items and all(isinstance(t, N.Name) for t in target.items):
             return N.Assign(tuple(target.items), True, value, _span(meta))
-        self.reporter.report(D.BAD_TARGET, target.span, "the left of '=' must be a name or a list of names",
-                             "write `x = ...` or `[x, y] = ...`")
+        self.reporter.report(
+            D.BAD_TARGET,
+            target.span,
+            "the left of '=' must be a name or a list of names",
+            "write `x = ...` or `[x, y] = ...`",
+        )
         return N.BadStmt(_span(meta))
 
     @v_args(inline=True, meta=True)
@@ -213,18 +258,61 @@ class AstBuilder(Transformer):
         if guides and bare:
             first = bare[0] if items.index(bare[0]) > items.index(guides[0]) else guides[0]
             self.reporter.report(
-                D.MIXED_PROGRAM, first.span,
+                D.MIXED_PROGRAM,
+                first.span,
                 "a file holds either guide blocks or bare statements, not both",
-                "move the bare statements into a `guide NAME { ... }` block")
+                "move the bare statements into a `guide NAME { ... }` block",
+            )
         end = N.Span(1, 1, 1, 1)
         return N.Program(guides, bare if not guides else (), end)
 
 
+# Most telling first: separators and closers, then operands, then operators.
+_ORDER = [
+    "NEWLINE",
+    "SEMI",
+    "RPAR",
+    "RSQB",
+    "RBRACE",
+    "COMMA",
+    "EQUAL",
+    "TILDE",
+    "COLON",
+    "NAME",
+    "NUMBER",
+    "LPAR",
+    "LSQB",
+    "LBRACE",
+]
+
+
 def _expected(tokens) -> str:
-    names = sorted({TERMINAL_TEXT.get(t, t) for t in tokens if not t.startswith("__")})
-    if len(names) > 8:
-        names = names[:8] + ["…"]
+    ranked = sorted(
+        (t for t in set(tokens) if t in TERMINAL_TEXT),
+        key=lambda t: (_ORDER.index(t) if t in _ORDER else len(_ORDER), t),
+    )
+    names = [TERMINAL_TEXT[t] for t in ranked]
+    if len(names) > 6:
+        names = names[:6] + ["…"]
     return ", ".join(names)
+
+
+def _unclosed(tok_line: int | None, reporter: D.Reporter) -> bool:
+    """Report the innermost bracket left open before ``tok_line``; True when there was one."""
+    if not _POSTLEX.open:
+        return False
+    b = _POSTLEX.open[-1]
+    if tok_line is not None and tok_line == b.line:
+        return False
+    closer = ")" if b.type == "LPAR" else "]"
+    reporter.report(
+        D.SYNTAX,
+        _span(b),
+        f"'{b}' is never closed",
+        f"add '{closer}' before the end of the statement"
+        + (f" (the next line, {tok_line}, starts a new one)" if tok_line else ""),
+    )
+    return True
 
 
 def _syntax_diagnostic(err: UnexpectedInput, source: str, reporter: D.Reporter) -> None:
@@ -236,24 +324,36 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str, reporter: D.Reporter) 
             hint = "VG has no strings"
         elif ch == "!" or ch == "<" or ch == ">" or ch == "&" or ch == "|":
             hint = "VG has no comparison or logical operators"
-        reporter.report(D.BAD_CHARACTER, span, f"unexpected character {ch!r}", hint or
-                        "VG uses names, numbers, [ ] ( ) { }, + - * / ^ ± · @ ~ = : , ; and # comments")
+        reporter.report(
+            D.BAD_CHARACTER,
+            span,
+            f"unexpected character {ch!r}",
+            hint or "VG uses names, numbers, [ ] ( ) { }, + - * / ^ ± · @ ~ = : , ; and # comments",
+        )
         return
     if isinstance(err, UnexpectedToken) and err.token.type != "$END":
         tok = err.token
+        if _unclosed(tok.line, reporter):
+            return
         span = _span(tok)
         shown = "a newline" if tok.type == "NEWLINE" else repr(str(tok))
-        reporter.report(D.SYNTAX, span, f"unexpected {shown}; expected {_expected(err.expected)}",
-                        _syntax_hint(tok, err.expected))
+        reporter.report(
+            D.SYNTAX, span, f"unexpected {shown}; expected {_expected(err.expected)}", _syntax_hint(tok, err.expected)
+        )
+        return
+    if _unclosed(None, reporter):
         return
     # End of input: point just past the last character.
     lines = source.splitlines() or [""]
     line = len(lines)
     col = len(lines[-1]) + 1
     expected = err.expected if isinstance(err, (UnexpectedToken, UnexpectedEOF)) else []
-    reporter.report(D.SYNTAX, N.Span(line, col, line, col + 1),
-                    f"unexpected end of input; expected {_expected(expected)}",
-                    "a bracket or a block may be left open")
+    reporter.report(
+        D.SYNTAX,
+        N.Span(line, col, line, col + 1),
+        f"unexpected end of input; expected {_expected(expected)}",
+        "a bracket or a block may be left open",
+    )
 
 
 def _syntax_hint(tok: Token, expected) -> str:
@@ -261,8 +361,10 @@ def _syntax_hint(tok: Token, expected) -> str:
         return "a bracket is not closed"
     if tok.type in ("PARAM", "LET", "GUIDE"):
         return f"'{tok}' is a keyword and cannot be used as a name; statements are separated by newlines or ';'"
-    if "NEWLINE" in expected or "SEMI" in expected:
+    if tok.type in ("NAME", "NUMBER", "LSQB") and ("NEWLINE" in expected or "SEMI" in expected):
         return "separate statements with a newline or ';'"
+    if tok.type == "EQUAL" and "NAME" in expected:
+        return "a name is missing before '='"
     return ""
 
 

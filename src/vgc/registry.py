@@ -89,8 +89,17 @@ DISTRIBUTIONS: dict[str, DistSpec] = {
 # Names a user may reach for that VG refuses, with the reason.
 IMPROPER_DISTRIBUTIONS = {"ImproperUniform", "Unit"}
 DISCRETE_DISTRIBUTIONS = {
-    "Bernoulli", "Binomial", "Categorical", "Poisson", "Geometric", "NegativeBinomial",
-    "Multinomial", "DiscreteUniform", "BetaBinomial", "ZeroInflatedPoisson", "OrderedLogistic",
+    "Bernoulli",
+    "Binomial",
+    "Categorical",
+    "Poisson",
+    "Geometric",
+    "NegativeBinomial",
+    "Multinomial",
+    "DiscreteUniform",
+    "BetaBinomial",
+    "ZeroInflatedPoisson",
+    "OrderedLogistic",
 }
 MIX = "Mix"
 FACTOR = "factor"

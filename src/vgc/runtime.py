@@ -51,7 +51,7 @@ def _restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
 
 def _execute(code: str, filename: str) -> dict:
     namespace: dict = {"__builtins__": {"__import__": _restricted_import}, "__name__": "vgc_generated"}
-    exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - code is generator output only
+    exec(compile(code, filename, "exec"), namespace)
     return namespace
 
 

@@ -118,22 +118,34 @@ class Analyzer:
         if isinstance(e, N.Call):
             spec = R.FUNCTIONS.get(e.func)
             if spec is not None and spec.monotone is False and self.val(e.args[0]).randoms:
-                self.reject(D.NON_MONOTONE, e.span,
-                            f"{e.func}() is not monotone, so {e.func} of a random value is not invertible",
-                            "a transform must be a bijection; use a monotone function (exp, sigmoid, sinh, ...)")
+                self.reject(
+                    D.NON_MONOTONE,
+                    e.span,
+                    f"{e.func}() is not monotone, so {e.func} of a random value is not invertible",
+                    "a transform must be a bijection; use a monotone function (exp, sigmoid, sinh, ...)",
+                )
         if isinstance(e, N.BinOp) and e.op.op == "^":
             base, power = self.val(e.left), self.val(e.right)
             if base.randoms and not power.randoms:
                 if not isinstance(power.const, float):
-                    self.reject(D.NON_MONOTONE, e.span, "a power of a random value needs a constant exponent",
-                                "write a number, e.g. u^3")
+                    self.reject(
+                        D.NON_MONOTONE,
+                        e.span,
+                        "a power of a random value needs a constant exponent",
+                        "write a number, e.g. u^3",
+                    )
                 if _is_even_int(power.const):
-                    self.reject(D.NON_MONOTONE, e.span,
-                                f"u^{e.right.text if isinstance(e.right, N.Number) else power.const} is not monotone "
-                                "(even power), so it is not invertible", "use an odd power, exp, or softplus")
+                    self.reject(
+                        D.NON_MONOTONE,
+                        e.span,
+                        f"u^{e.right.text if isinstance(e.right, N.Number) else power.const} is not monotone "
+                        "(even power), so it is not invertible",
+                        "use an odd power, exp, or softplus",
+                    )
             elif power.randoms and not (isinstance(base.const, float) and base.const > 0 and base.const != 1):
-                self.reject(D.NON_MONOTONE, e.span, "c^u is invertible only for a constant c > 0, c ≠ 1",
-                            "use exp(k * u)")
+                self.reject(
+                    D.NON_MONOTONE, e.span, "c^u is invertible only for a constant c > 0, c ≠ 1", "use exp(k * u)"
+                )
         for child in _children(e):
             self.scan(child)
 
@@ -145,14 +157,26 @@ class Analyzer:
                 sym = self.scope[n]
                 at = _first_use(expr, n) or stmt.value.span
                 if sym.kind == "latent":
-                    self.reject(D.CHAINED, at, f"'{n}' is already a transformed latent; a transform consumes draws",
-                                f"write one transform of the draws behind '{n}', or make '{n}' a `let`")
+                    self.reject(
+                        D.CHAINED,
+                        at,
+                        f"'{n}' is already a transformed latent; a transform consumes draws",
+                        f"write one transform of the draws behind '{n}', or make '{n}' a `let`",
+                    )
                 if sym.consumed_at is not None:
-                    self.reject(D.CONSUMED_TWICE, at, f"'{n}' is already consumed by the transform on line "
-                                f"{sym.consumed_at}", "each random variable feeds at most one transform; draw another")
+                    self.reject(
+                        D.CONSUMED_TWICE,
+                        at,
+                        f"'{n}' is already consumed by the transform on line {sym.consumed_at}",
+                        "each random variable feeds at most one transform; draw another",
+                    )
                 if sym.shape is None:
-                    self.reject(D.UNKNOWN_SHAPE, at, f"the shape of '{n}' is not known at compile time",
-                                "give its distribution arguments of known shape")
+                    self.reject(
+                        D.UNKNOWN_SHAPE,
+                        at,
+                        f"the shape of '{n}' is not known at compile time",
+                        "give its distribution arguments of known shape",
+                    )
             self.scan(expr)
             if value.shape is None:
                 self.reject(D.UNKNOWN_SHAPE, stmt.value.span, "the shape of this value is not known at compile time")
@@ -161,11 +185,15 @@ class Analyzer:
             if n_out != n_in:
                 inputs = ", ".join(f"{n} ({size(self.scope[n].shape)})" for n in consumed)
                 self.reject(
-                    D.NOT_BIJECTION, stmt.value.span,
+                    D.NOT_BIJECTION,
+                    stmt.value.span,
                     f"not a bijection: {n_out} output dimension{'s' * (n_out != 1)} from {n_in} random "
                     f"input dimension{'s' * (n_in != 1)} ({inputs})",
                     "a transform maps its random inputs one-to-one: as many outputs as inputs"
-                    + ("; draw more variables" if n_out > n_in else "; add outputs, e.g. `[x, y] = [u1 + u2, u1 - u2]`"))
+                    + (
+                        "; draw more variables" if n_out > n_in else "; add outputs, e.g. `[x, y] = [u1 + u2, u1 - u2]`"
+                    ),
+                )
             try:
                 terms = tuple(self.terms(expr))
                 if not self.numeric:
@@ -176,10 +204,13 @@ class Analyzer:
             return None
         if self.numeric:
             return Plan((), tuple(consumed), True, expr)
-        self.r.report(D.NUMERIC_JACOBIAN, stmt.value.span,
-                      "no closed form for this map's Jacobian: vgc computes it with jax.jacfwd and slogdet, "
-                      "and cannot prove the map is invertible",
-                      "affine maps, monotone elementwise functions and their compositions get exact terms")
+        self.r.report(
+            D.NUMERIC_JACOBIAN,
+            stmt.value.span,
+            "no closed form for this map's Jacobian: vgc computes it with jax.jacfwd and slogdet, "
+            "and cannot prove the map is invertible",
+            "affine maps, monotone elementwise functions and their compositions get exact terms",
+        )
         return Plan((), tuple(consumed), True, expr)
 
     # -- closed form
@@ -225,8 +256,12 @@ class Analyzer:
                 if isinstance(ov.const, list):
                     det = numeric_det(ov.const)
                     if det is not None and abs(det) <= 1e-12:
-                        self.reject(D.SINGULAR, other.span, "this constant matrix is singular (determinant 0), so "
-                                    "the map is not invertible", "use a matrix with linearly independent rows")
+                        self.reject(
+                            D.SINGULAR,
+                            other.span,
+                            "this constant matrix is singular (determinant 0), so the map is not invertible",
+                            "use a matrix with linearly independent rows",
+                        )
                 return self.logdet(other) + self.terms(rnd)
             if rv.shape != v.shape:
                 raise _Fallback
@@ -244,8 +279,10 @@ class Analyzer:
                     out = [] if c == 1 else [Term("logabs", other, 1.0, v.shape), Term("logabs", rnd, c - 1.0, v.shape)]
                     return out + self.terms(rnd)
                 log_c = _call("log", other)
-                return [Term("plain", _bin("*", rnd, log_c), 1.0, v.shape),
-                        Term("logabs", log_c, 1.0, v.shape)] + self.terms(rnd)
+                return [
+                    Term("plain", _bin("*", rnd, log_c), 1.0, v.shape),
+                    Term("logabs", log_c, 1.0, v.shape),
+                ] + self.terms(rnd)
         raise _Fallback
 
     def logdet(self, m: N.Expr) -> list[Term]:
