@@ -283,9 +283,7 @@ class GuideChecker:
                 _did_you_mean(e.func, list(R.FUNCTIONS) + list(R.DISTRIBUTIONS))
                 or "functions: " + ", ".join(R.FUNCTIONS),
             )
-            for a in e.args:
-                self.value(a, pm_ok)
-            return Val(None, error=True)
+            return Val.join(None, [self.value(a, pm_ok) for a in e.args], error=True)
         vals = [self.value(a, pm_ok) for a in e.args]
         if e.kwargs or len(e.args) != spec.arity:
             self.r.report(
@@ -755,14 +753,16 @@ class GuideChecker:
             self.guide.items.append(ParamIR(s, shape, cname, cargs))
 
     def sample(self, s: N.Sample) -> None:
+        before = len(self.r.items)
         d = self.dist(s.dist)
+        failed = any(x.is_error for x in self.r.items[before:])
         free = self.define(s.name, s.name_span)
         if d is None or not free:
             if free:  # keep checking later statements against a placeholder
                 self.scope[s.name] = Sym(s.name, "random", s.name_span, None, used=True)
             return
         params, randoms = self.dist_deps(s.dist)
-        self.scope[s.name] = Sym(s.name, "random", s.name_span, d.shape, params, randoms, used=False)
+        self.scope[s.name] = Sym(s.name, "random", s.name_span, d.shape, params, randoms, quiet=failed)
         item = SampleIR(s, d, False)
         self.sample_items[s.name] = item
         self.guide.items.append(item)
@@ -829,12 +829,11 @@ class GuideChecker:
         self.guide.items.append(TransformIR(s, v.shape, plan))
 
     def finish(self, span: N.Span, errors_before: int) -> GuideIR:
-        """Warnings that need the whole guide (skipped when it has errors: they would be noise)."""
-        if sum(d.is_error for d in self.r.items) > errors_before:
-            return self.guide
+        """Warnings that need the whole guide (unused params and empty guides only when it has no errors)."""
+        clean = sum(d.is_error for d in self.r.items) == errors_before
         sites = 0
         for sym in self.scope.values():
-            if sym.kind == "param" and not sym.used:
+            if sym.kind == "param" and not sym.used and clean:
                 self.r.report(
                     D.UNUSED_PARAM,
                     sym.span,
@@ -850,7 +849,7 @@ class GuideChecker:
                         f"'{sym.name}' has no learnable parameter on its path: SVI cannot fit it",
                         "make a location or scale a `param`",
                     )
-        if sites == 0:
+        if sites == 0 and clean:
             self.r.report(D.EMPTY_GUIDE, span, f"guide '{self.guide.name}' defines no latent site")
         return self.guide
 

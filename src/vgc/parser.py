@@ -337,9 +337,10 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str, reporter: D.Reporter) 
             return
         span = _span(tok)
         shown = "a newline" if tok.type == "NEWLINE" else repr(str(tok))
-        reporter.report(
-            D.SYNTAX, span, f"unexpected {shown}; expected {_expected(err.expected)}", _syntax_hint(tok, err.expected)
-        )
+        # ``accepts`` is exact; ``expected`` may include terminals of merged LALR states.
+        expected = err.accepts or err.expected
+        reporter.report(D.SYNTAX, span, f"unexpected {shown}; expected {_expected(expected)}",
+                        _syntax_hint(tok, expected))
         return
     if _unclosed(None, reporter):
         return

@@ -20,14 +20,14 @@ class Val:
     arg: bool = False
 
     @staticmethod
-    def join(shape, parts, const=None) -> Val:
+    def join(shape, parts, const=None, error: bool = False) -> Val:
         """A value computed from ``parts``."""
         return Val(
             shape,
             frozenset().union(*(p.randoms for p in parts)) if parts else frozenset(),
             frozenset().union(*(p.params for p in parts)) if parts else frozenset(),
             const,
-            any(p.error for p in parts),
+            error or any(p.error for p in parts),
         )
 
 
