@@ -46,6 +46,11 @@ def read(path: str) -> tuple[str | None, list[D.Diagnostic]]:
         return None, [d]
 
 
+def _shown(path: str) -> str:
+    """The file as text for showing the offending line, undecodable bytes replaced."""
+    return Path(path).read_bytes().decode("utf-8", "replace").removeprefix("\ufeff")
+
+
 def write_atomic(path: str, text: str) -> None:
     """Write through a temporary file in the same directory and rename it over ``path``."""
     target = Path(path)
@@ -76,7 +81,7 @@ def _report(diags: list[D.Diagnostic], source: str | None, stream) -> None:
 def cmd_compile(args) -> int:
     source, diags = read(args.file)
     if source is None:
-        _report(diags, "", sys.stderr)
+        _report(diags, _shown(args.file), sys.stderr)
         return 1
     result = compiler.run(source, args.file)
     _report(result.diagnostics, source, sys.stderr)
@@ -96,7 +101,7 @@ def cmd_check(args) -> int:
     if args.format == "json":
         sys.stdout.write(D.to_json(diags) + "\n")
     else:
-        _report(diags, source, sys.stdout)
+        _report(diags, source if source is not None else _shown(args.file), sys.stdout)
         errors = sum(d.is_error for d in diags)
         warnings = len(diags) - errors
         sys.stdout.write(
