@@ -828,9 +828,9 @@ class GuideChecker:
             self.guide.items[self.guide.items.index(item)] = SampleIR(item.stmt, item.dist, True)
         self.guide.items.append(TransformIR(s, v.shape, plan))
 
-    def finish(self, span: N.Span, errors_before: int) -> GuideIR:
+    def finish(self, span: N.Span) -> GuideIR:
         """Warnings that need the whole guide (unused params and empty guides only when it has no errors)."""
-        clean = sum(d.is_error for d in self.r.items) == errors_before
+        clean = not self.r.has_errors
         sites = 0
         for sym in self.scope.values():
             if sym.kind == "param" and not sym.used and clean:
@@ -909,9 +909,8 @@ def check_program(
 
 
 def _check_body(reporter, name, args, body, span, numeric) -> GuideIR:
-    errors_before = sum(d.is_error for d in reporter.items)
     c = GuideChecker(reporter, name, args, numeric)
     for i, s in enumerate(body):
         if not isinstance(s, N.BadStmt):
             c.stmt(s, i)
-    return c.finish(span, errors_before)
+    return c.finish(span)

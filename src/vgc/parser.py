@@ -19,6 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import diagnostics as D
 from . import nodes as N
+from .registry import KEYWORDS
 
 _OPS = {"±": "+-", "·": "@", "**": "^"}
 
@@ -118,14 +119,14 @@ class AstBuilder(Transformer):
     # -- tokens
     def _name(self, tok: Token) -> str:
         name = unicodedata.normalize("NFKC", str(tok))
-        if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name.startswith("__") or not name.isidentifier():
-            why = (
-                "it is a Python keyword"
-                if keyword.iskeyword(name) or keyword.issoftkeyword(name)
-                else "names starting with '__' are reserved"
-                if name.startswith("__")
-                else "it is not a valid identifier"
-            )
+        why = (
+            "it is a VG keyword" if name in KEYWORDS
+            else "it is a Python keyword" if keyword.iskeyword(name) or keyword.issoftkeyword(name)
+            else "names starting with '__' are reserved" if name.startswith("__")
+            else "it is not a valid identifier" if not name.isidentifier()
+            else None
+        )
+        if why:
             self.reporter.report(
                 D.BAD_NAME, _span(tok), f"'{name}' cannot be used as a name: {why}", "choose another name"
             )
