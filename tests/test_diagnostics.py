@@ -120,3 +120,17 @@ def test_every_diagnostic_emitted_by_the_golden_cases_is_registered():
     assert seen <= set(REGISTRY)
     # Every error code the compiler registers is exercised by a golden case (VG100 by the CLI tests).
     assert {c for c, e in REGISTRY.items() if e.severity == "error"} - seen == {"VG100"}
+
+
+def test_language_reference_lists_every_code_distribution_function_and_constraint():
+    from pathlib import Path
+
+    from vgc import registry
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "language.md").read_text(encoding="utf-8")
+    for code in REGISTRY:
+        assert f"| {code} |" in doc, code
+    for spec in registry.DISTRIBUTIONS.values():
+        assert f"`{spec.signature()}`" in doc, spec.name
+    for name in list(registry.FUNCTIONS) + list(registry.CONSTRAINTS):
+        assert f"`{name}" in doc, name
