@@ -9,7 +9,15 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .diagnostics import Diagnostic
-from .runtime import CompileError, Guide, guide, load
+
+
+def __getattr__(name: str):
+    # The runtime (and through it codegen) loads on first use, so `vgc check` stays lean.
+    if name in ("CompileError", "Guide", "guide", "load"):
+        from . import runtime
+
+        return getattr(runtime, name)
+    raise AttributeError(f"module 'vgc' has no attribute {name!r}")
 
 
 def compile(source: str, file: str = "<string>") -> str:

@@ -8,7 +8,6 @@ stops at the first problem and never imports jax.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
 from . import diagnostics as D
@@ -115,6 +114,8 @@ POSITIVE_CONSTRAINTS = {"positive", "unit_interval", "simplex", "lower_cholesky"
 
 
 def _did_you_mean(name: str, options) -> str:
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 

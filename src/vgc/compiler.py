@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checker, codegen, parser
+from . import checker, parser
 from . import diagnostics as D
 
 
@@ -46,4 +46,6 @@ def run(source: str, file: str = "<string>", generate: bool = True, numeric_jaco
     names = tuple(g.name for g in guides)
     if not generate:
         return Result("", diags, names)
+    from . import codegen  # not needed (nor imported) by `vgc check`
+
     return Result(codegen.generate(guides, Path(file).name if not file.startswith("<") else file), diags, names)

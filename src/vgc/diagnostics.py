@@ -8,7 +8,6 @@ problem it can find.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 
 from .nodes import Span
@@ -147,4 +146,6 @@ def render(diagnostics: list[Diagnostic], source: str) -> str:
 
 def to_json(diagnostics: list[Diagnostic]) -> str:
     """The diagnostics as a JSON array (see docs/language.md for the schema)."""
+    import json
+
     return json.dumps([d.to_json() for d in diagnostics], ensure_ascii=False, indent=2)
