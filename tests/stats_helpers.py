@@ -25,8 +25,12 @@ def x64():
 
 
 def fit(model, guide, *, steps, lr, lrd=1.0, clip_norm=10.0, particles=1, seed=0):
-    """Fit ``guide`` to ``model`` with Trace_ELBO and ClippedAdam; return the constrained params and final loss."""
-    optim = numpyro.optim.ClippedAdam(step_size=lr, clip_norm=clip_norm, lrd=lrd)
+    """Fit ``guide`` to ``model`` with Trace_ELBO and ClippedAdam; return the constrained params and the losses.
+
+    The step size decays geometrically, ``lr * lrd**step`` (numpyro's ClippedAdam has no ``lrd``; jax
+    optimizers accept a schedule); ``clip_norm`` clips each gradient entry to [-clip_norm, clip_norm].
+    """
+    optim = numpyro.optim.ClippedAdam(lambda i: lr * lrd**i, clip_norm=clip_norm)
     svi = SVI(model, guide, optim, Trace_ELBO(num_particles=particles, vectorize_particles=True))
     result = svi.run(jax.random.PRNGKey(seed), steps, progress_bar=False)
     return {k: float(v) for k, v in result.params.items()}, result.losses

@@ -1,0 +1,49 @@
+"""Every examples/*.py script runs (a few SVI steps) and prints each of its guide's params."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import pytest
+from numpyro import handlers
+
+import vgc
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+
+
+def param_names(vg_path: Path) -> list[str]:
+    """The names of the ``numpyro.param`` sites of the compiled guide, read from one traced run."""
+    guide = vgc.load(vg_path)
+    trace = handlers.trace(handlers.seed(guide, jax.random.PRNGKey(0))).get_trace()
+    return [name for name, site in trace.items() if site["type"] == "param"]
+
+
+def test_every_example_has_a_script():
+    assert {p.stem for p in SCRIPTS} >= {p.stem for p in EXAMPLES.glob("*.vg")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_example_script_runs(script: Path):
+    names = param_names(script.with_suffix(".vg"))
+    assert names, f"{script.with_suffix('.vg').name} declares no params"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run(
+        [sys.executable, str(script), "--steps", "20"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=120,
+        cwd=script.parent.parent,
+    )
+    assert proc.returncode == 0, proc.stderr
+    printed = {line.split("=")[0].strip() for line in proc.stdout.splitlines() if "=" in line}
+    for name in names:
+        assert name in printed, f"{script.name} did not print {name!r}:\n{proc.stdout}"
