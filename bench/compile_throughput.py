@@ -33,6 +33,7 @@ TARGET = 2.0  # full compile time ≤ TARGET × bare parse time
 
 # ------------------------------------------------------------------ the generated program
 
+
 def generate(n_statements: int) -> str:
     """A deterministic, error-free VG program of exactly ``n_statements`` statements.
 
@@ -50,8 +51,11 @@ def generate(n_statements: int) -> str:
                 # pad with self-contained single statements
                 # (draws from block 0's params once those exist, else bare params)
                 while count < n_statements:
-                    lines.append(f"pad{count} ~ Normal(loc0, sc0)" if i > 0 else
-                                 f"param pad{count} = {0.5 + (count % 7) * 0.25} : positive")
+                    lines.append(
+                        f"pad{count} ~ Normal(loc0, sc0)"
+                        if i > 0
+                        else f"param pad{count} = {0.5 + (count % 7) * 0.25} : positive"
+                    )
                     count += 1
                 break
             lines.extend(group)
@@ -65,34 +69,46 @@ def _block(i: int) -> list[list[str]]:
     f = 0.1 + (i % 10) * 0.05  # vary the literals a little
     return [
         # location-scale: x = m + s * u
-        [f"param m{i} = {f:.2f}", f"param s{i} = 1.0 : positive",
-         f"u{i} ~ Normal(0, 1)", f"x{i} = m{i} + s{i} * u{i}"],
+        [f"param m{i} = {f:.2f}", f"param s{i} = 1.0 : positive", f"u{i} ~ Normal(0, 1)", f"x{i} = m{i} + s{i} * u{i}"],
         # elementwise: y = exp(v)
-        [f"param mu{i} = 0.0; param sg{i} = {1 + f:.2f} : positive",
-         f"v{i} ~ Normal(mu{i}, sg{i})", f"y{i} = exp(v{i})"],
+        [
+            f"param mu{i} = 0.0; param sg{i} = {1 + f:.2f} : positive",
+            f"v{i} ~ Normal(mu{i}, sg{i})",
+            f"y{i} = exp(v{i})",
+        ],
         # rotated bimodal: [a, b] = rot(t) · [p, q] with a ± mixture and a Cauchy
-        [f"param b{i} = 1.0 : positive", f"param t{i} = {0.3 + f:.2f}",
-         f"p{i} ~ Mix(Normal(±b{i}, 1)); q{i} ~ Cauchy(0, 1)",
-         f"[a{i}, c{i}] = rot(t{i}) · [p{i}, q{i}]"],
+        [
+            f"param b{i} = 1.0 : positive",
+            f"param t{i} = {0.3 + f:.2f}",
+            f"p{i} ~ Mix(Normal(±b{i}, 1)); q{i} ~ Cauchy(0, 1)",
+            f"[a{i}, c{i}] = rot(t{i}) · [p{i}, q{i}]",
+        ],
         # lets and plain draws of various families (latent sites)
-        [f"param loc{i} = {f:.2f}", f"param sc{i} = 2.0 : positive",
-         f"let k{i} = 2 * sc{i} + 1",
-         f"g{i} ~ Gamma(k{i}, sc{i})",
-         f"la{i} ~ Laplace(loc{i}, sc{i})",
-         f"st{i} ~ StudentT(3, loc{i}, sc{i})",
-         f"lg{i} ~ LogNormal(loc{i}, sc{i})",
-         f"lo{i} ~ Logistic(loc{i}, k{i})",
-         f"be{i} ~ Beta(sc{i}, k{i})",
-         f"hn{i} ~ HalfNormal(sc{i})"],
+        [
+            f"param loc{i} = {f:.2f}",
+            f"param sc{i} = 2.0 : positive",
+            f"let k{i} = 2 * sc{i} + 1",
+            f"g{i} ~ Gamma(k{i}, sc{i})",
+            f"la{i} ~ Laplace(loc{i}, sc{i})",
+            f"st{i} ~ StudentT(3, loc{i}, sc{i})",
+            f"lg{i} ~ LogNormal(loc{i}, sc{i})",
+            f"lo{i} ~ Logistic(loc{i}, k{i})",
+            f"be{i} ~ Beta(sc{i}, k{i})",
+            f"hn{i} ~ HalfNormal(sc{i})",
+        ],
         # a vector draw and an affine transform of a fresh draw with a ^ / sqrt expression
-        [f"param w{i} = [0.5, 1.5] : positive",
-         f"e{i} ~ Normal([0, 0], w{i})",
-         f"r{i} ~ Normal(loc{i}, 1)",
-         f"z{i} = loc{i} - sqrt(sc{i}) * r{i} / 2 + k{i} ^ 2"],
+        [
+            f"param w{i} = [0.5, 1.5] : positive",
+            f"e{i} ~ Normal([0, 0], w{i})",
+            f"r{i} ~ Normal(loc{i}, 1)",
+            f"z{i} = loc{i} - sqrt(sc{i}) * r{i} / 2 + k{i} ^ 2",
+        ],
         # a second mixture kind: one component per batch entry
-        [f"param cm{i} = [-1.0, 0.0, 1.0]",
-         f"mx{i} ~ Mix(Normal(cm{i}, sc{i}))",
-         f"ex{i} ~ Exponential(k{i}); gu{i} ~ Gumbel(loc{i}, sc{i})"],
+        [
+            f"param cm{i} = [-1.0, 0.0, 1.0]",
+            f"mx{i} ~ Mix(Normal(cm{i}, sc{i}))",
+            f"ex{i} ~ Exponential(k{i}); gu{i} ~ Gumbel(loc{i}, sc{i})",
+        ],
     ]
 
 
@@ -106,6 +122,7 @@ def count_statements(text: str) -> int:
 
 
 # ------------------------------------------------------------------ timing
+
 
 def _timed(fn) -> float:
     gc.collect()
@@ -138,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = [d for d in result.diagnostics if d.is_error]
     if errors or not result.ok:
         from vgc.diagnostics import render
+
         sys.stderr.write(render(errors[:10], text))
         raise SystemExit(f"error: the generated program does not compile ({len(errors)} errors)")
     n_warn = len(result.diagnostics)
@@ -158,19 +176,41 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):  # interleaved
         for name, fn in cases.items():
             times[name].append(_timed(fn))
+    # informational: the same with the cyclic GC off (separates our work from GC passes over the big heap)
+    nogc: dict[str, list[float]] = {k: [] for k in ("parse", "compile")}
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(args.repeats):
+            for name in nogc:
+                t0 = time.perf_counter()
+                cases[name]()
+                nogc[name].append(time.perf_counter() - t0)
+                gc.collect()
+    finally:
+        gc.enable()
 
     med = {k: statistics.median(v) for k, v in times.items()}
     ratio = med["compile"] / med["parse"]
-    print(f"compile throughput: {n_stmts} statements, {n_lines} lines, {len(text):,} chars; "
-          f"{n_warn} warnings, 0 errors; {args.repeats} interleaved repeats, median")
+    print(
+        f"compile throughput: {n_stmts} statements, {n_lines} lines, {len(text):,} chars; "
+        f"{n_warn} warnings, 0 errors; {args.repeats} interleaved repeats, median"
+    )
     print()
     print(f"{'phase':<10} {'median s':>9} {'min s':>9} {'max s':>9} {'lines/s':>10} {'× parse':>8}")
     print("-" * 60)
     for k in cases:
         v = times[k]
-        print(f"{k:<10} {med[k]:>9.4f} {min(v):>9.4f} {max(v):>9.4f} {n_lines / med[k]:>10,.0f} "
-              f"{med[k] / med['parse']:>8.2f}")
+        print(
+            f"{k:<10} {med[k]:>9.4f} {min(v):>9.4f} {max(v):>9.4f} {n_lines / med[k]:>10,.0f} "
+            f"{med[k] / med['parse']:>8.2f}"
+        )
     print()
+    ng = {k: statistics.median(v) for k, v in nogc.items()}
+    print(
+        f"(informational) with gc disabled: parse {ng['parse']:.4f} s, compile {ng['compile']:.4f} s, "
+        f"ratio {ng['compile'] / ng['parse']:.2f}"
+    )
     verdict = "PASS" if ratio <= TARGET else "MISS"
     print(f"{verdict}: full compile / bare parse = {ratio:.2f} (target ≤ {TARGET:.1f})")
 
@@ -204,8 +244,12 @@ def profile_compile(text: str, file: str) -> None:
     t4 = time.perf_counter()
     print()
     print("phase split (unprofiled, one run):")
-    for name, dt in [("lark parse (lex+LALR+tree)", t1 - t0), ("AstBuilder transformer", t2 - t1),
-                     ("checker", t3 - t2), ("codegen", t4 - t3)]:
+    for name, dt in [
+        ("lark parse (lex+LALR+tree)", t1 - t0),
+        ("AstBuilder transformer", t2 - t1),
+        ("checker", t3 - t2),
+        ("codegen", t4 - t3),
+    ]:
         print(f"  {name:<28} {dt:8.4f} s  {dt / (t1 - t0):5.2f} × parse")
     print()
     print(f"cProfile of compiler.run (total {total:.3f} s under the profiler), top 25 by cumulative time:")
@@ -221,8 +265,11 @@ def profile_compile(text: str, file: str) -> None:
 def _trim(report: str) -> str:
     lines = report.splitlines()
     start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls")), 0)
-    return "\n".join(ln.replace("/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/", "")
-                     for ln in lines[start:] if ln.strip())
+    return "\n".join(
+        ln.replace("/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/", "")
+        for ln in lines[start:]
+        if ln.strip()
+    )
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ class GuideChecker:
             if a.id in self.scope:
                 self.r.report(D.REDEFINED, a.span, f"argument '{a.id}' is listed twice")
             self.scope[a.id] = Sym(a.id, "arg", a.span, None, used=True)
-        self.sample_items: dict[str, SampleIR] = {}
+        self.sample_items: dict[str, int] = {}
 
     # -- helpers
     def define(self, name: str, span: N.Span) -> bool:
@@ -764,9 +764,8 @@ class GuideChecker:
             return
         params, randoms = self.dist_deps(s.dist)
         self.scope[s.name] = Sym(s.name, "random", s.name_span, d.shape, params, randoms, quiet=failed)
-        item = SampleIR(s, d, False)
-        self.sample_items[s.name] = item
-        self.guide.items.append(item)
+        self.sample_items[s.name] = len(self.guide.items)  # where to mark it auxiliary later
+        self.guide.items.append(SampleIR(s, d, False))
 
     def dist_deps(self, e: N.Expr) -> tuple[frozenset, frozenset]:
         params, randoms = set(), set()
@@ -825,8 +824,9 @@ class GuideChecker:
             return
         for r_ in plan.consumed:
             self.scope[r_].consumed_at = s.span.line
-            item = self.sample_items[r_]
-            self.guide.items[self.guide.items.index(item)] = SampleIR(item.stmt, item.dist, True)
+            at = self.sample_items[r_]
+            item = self.guide.items[at]
+            self.guide.items[at] = SampleIR(item.stmt, item.dist, True)
         self.guide.items.append(TransformIR(s, v.shape, plan))
 
     def finish(self, span: N.Span) -> GuideIR:

@@ -113,7 +113,7 @@ class AstBuilder(Transformer):
     """Parse tree → :mod:`vgc.nodes`. Name and number errors are reported, not raised."""
 
     def __init__(self, reporter: D.Reporter):
-        super().__init__()
+        super().__init__(visit_tokens=False)  # no token callbacks: skip Lark's per-token hook
         self.reporter = reporter
 
     # -- tokens

@@ -151,7 +151,9 @@ class Analyzer:
 
     def run(self, stmt: N.Assign, value) -> Plan | None:
         expr = substitute(stmt.value, self.scope)
-        consumed = [n for n in self.scope if n in value.randoms]
+        # In definition order, which is source order.
+        consumed = sorted((n for n in value.randoms if n in self.scope),
+                          key=lambda n: (self.scope[n].span.line, self.scope[n].span.column))
         try:
             for n in consumed:
                 sym = self.scope[n]
