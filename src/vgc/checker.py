@@ -224,7 +224,7 @@ class GuideChecker:
         sym.used = True
         randoms = frozenset([sym.name]) if sym.kind in ("random", "latent") else sym.randoms
         params = sym.params | ({sym.name} if sym.kind == "param" else frozenset())
-        return Val(sym.shape, randoms=randoms, params=params, const=sym.const, arg=sym.kind == "arg")
+        return Val(sym.shape, randoms=randoms, params=params, const=sym.const)
 
     def _pm_error(self, op: N.Op) -> None:
         self.r.report(

@@ -20,11 +20,6 @@ class Span:
     end_line: int
     end_column: int
 
-    @staticmethod
-    def cover(first: Span, last: Span) -> Span:
-        """The span from the start of ``first`` to the end of ``last``."""
-        return Span(first.line, first.column, last.end_line, last.end_column)
-
 
 # ---------------------------------------------------------------- expressions
 

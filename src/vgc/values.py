@@ -17,7 +17,6 @@ class Val:
     params: frozenset = frozenset()  # params it depends on
     const: object = None  # a float or nested lists of floats when known
     error: bool = False  # an error was already reported inside
-    arg: bool = False
 
     @staticmethod
     def join(shape, parts, const=None, error: bool = False) -> Val:
