@@ -66,14 +66,14 @@ def test_transform_specific_errors():
         ("param m = 0.0\nx ~ Normal(m, 1) y ~ Normal(m, 1)\n", 2, 18, "expected a newline, ';'"),
         ("param m = 0.0\nx ~ Normal(m, 1\ny ~ Normal(m, 1)\n", 2, 11, "'(' is never closed"),
         ("param m = 0.0\nx ~ [m, m\n", 2, 5, "'[' is never closed"),
-        ("param m = 0.0 +\n", 1, 16, "unexpected a newline"),
+        ("param m = 0.0 +\n", 1, 16, "unexpected newline"),
         ("x ~ Normal(0, 1) $\n", 1, 18, "unexpected character '$'"),
-        ("guide g {\n  x ~ Normal(0, 1)\n", 2, 19, "unexpected end of input"),
+        ("guide g {\n  x ~ Normal(0, 1)\n", 1, 9, "'{' is never closed"),
         ("param = 1\n", 1, 7, "unexpected '='; expected a name"),
     ],
 )
 def test_syntax_errors_at_the_right_place(source, line, column, expected_fragment):
-    (d,) = vgc.check(source)
+    (d,) = [d for d in vgc.check(source) if d.is_error]
     assert (d.code in ("VG101", "VG102"), d.span.line, d.span.column) == (True, line, column)
     assert expected_fragment in d.message
 
@@ -118,8 +118,9 @@ def test_every_diagnostic_emitted_by_the_golden_cases_is_registered():
     for vg in list((root / "tests" / "cases" / "bad").glob("*.vg")) + list((root / "examples").rglob("*.vg")):
         seen |= {d.code for d in vgc.check(vg.read_text(encoding="utf-8"))}
     assert seen <= set(REGISTRY)
-    # Every error code the compiler registers is exercised by a golden case (VG100 by the CLI tests).
-    assert {c for c, e in REGISTRY.items() if e.severity == "error"} - seen == {"VG100"}
+    # Every error code the compiler registers is exercised by a golden case (VG100 by the CLI tests,
+    # VG900 by test_recovery's injected compiler fault).
+    assert {c for c, e in REGISTRY.items() if e.severity == "error"} - seen == {"VG100", "VG900"}
 
 
 def test_language_reference_lists_every_code_distribution_function_and_constraint():

@@ -24,7 +24,7 @@ class Sym:
     """What a name is bound to in a guide."""
 
     name: str
-    kind: str  # "param" | "random" | "latent" | "let" | "arg"
+    kind: str  # "param" | "random" | "latent" | "let" | "arg" | "broken" (a statement that did not parse)
     span: N.Span
     shape: Shape
     params: frozenset = frozenset()
@@ -141,7 +141,7 @@ class GuideChecker:
     def define(self, name: str, span: N.Span) -> bool:
         """Report a redefinition; True when the name is free."""
         old = self.scope.get(name)
-        if old is None:
+        if old is None or old.kind == "broken":
             return True
         self.r.report(
             D.REDEFINED,
@@ -220,6 +220,8 @@ class GuideChecker:
                     f"'{e.id}' is not defined",
                     _did_you_mean(e.id, self.scope) or "define it with `param`, `~`, `=` or `let` first",
                 )
+            return Val(None, error=True)
+        if sym.kind == "broken":  # defined by a statement that did not parse: already reported
             return Val(None, error=True)
         sym.used = True
         randoms = frozenset([sym.name]) if sym.kind in ("random", "latent") else sym.randoms
@@ -756,7 +758,9 @@ class GuideChecker:
     def sample(self, s: N.Sample) -> None:
         before = len(self.r.items)
         d = self.dist(s.dist)
-        failed = any(x.is_error for x in self.r.items[before:])
+        failed = any(x.is_error for x in self.r.items[before:]) or any(
+            n in self.scope and self.scope[n].kind == "broken" for n in _names(s.dist)
+        )
         free = self.define(s.name, s.name_span)
         if d is None or not free:
             if free:  # keep checking later statements against a placeholder
@@ -912,6 +916,9 @@ def check_program(
 def _check_body(reporter, name, args, body, span, numeric) -> GuideIR:
     c = GuideChecker(reporter, name, args, numeric)
     for i, s in enumerate(body):
-        if not isinstance(s, N.BadStmt):
+        if isinstance(s, N.BadStmt):
+            for name in s.defines:
+                c.scope.setdefault(name, Sym(name, "broken", s.span, None, quiet=True, used=True))
+        else:
             c.stmt(s, i)
     return c.finish(span)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import checker, parser
 from . import diagnostics as D
+from .nodes import Span
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,26 @@ def run(source: str, file: str = "<string>", generate: bool = True, numeric_jaco
     (the tests use it to cross-check the closed forms).
     """
     reporter = D.Reporter(file)
+    try:
+        return _run(source, file, generate, numeric_jacobians, reporter)
+    except RecursionError:  # MAX_DEPTH keeps programs well inside the default limit; a deep caller may not
+        reporter.report(D.TOO_DEEP, Span(1, 1, 1, 2), "the program is nested too deeply for the Python stack",
+                        "split deep expressions into steps with `let`")
+    except Exception as e:  # a compiler bug: still a diagnostic, never a traceback
+        reporter.report(
+            D.INTERNAL,
+            Span(1, 1, 1, 2),
+            f"internal compiler error: {type(e).__name__}: {e}",
+            "this is a bug in vgc, not in your program; please report it with this file",
+        )
+    return Result(None, reporter.sorted())
+
+
+def _run(source: str, file: str, generate: bool, numeric_jacobians: bool, reporter: D.Reporter) -> Result:
     program = parser.parse(source, reporter)
-    guides = []
-    if program is not None:
-        guides = checker.check_program(program, reporter, default_guide_name(file), numeric_jacobians)
+    guides = checker.check_program(program, reporter, default_guide_name(file), numeric_jacobians)
     diags = reporter.sorted()
-    if reporter.has_errors or program is None:
+    if reporter.has_errors:
         return Result(None, diags)
     names = tuple(g.name for g in guides)
     if not generate:

@@ -8,6 +8,7 @@ problem it can find.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from .nodes import Span
@@ -42,6 +43,7 @@ BAD_NAME = _code("VG103", ERROR, "name not allowed")
 BAD_NUMBER = _code("VG104", ERROR, "number out of range")
 BAD_TARGET = _code("VG105", ERROR, "invalid target")
 MIXED_PROGRAM = _code("VG106", ERROR, "guide blocks mixed with bare statements")
+TOO_DEEP = _code("VG107", ERROR, "nesting too deep")
 # Names and calls.
 UNDEFINED = _code("VG201", ERROR, "undefined name")
 REDEFINED = _code("VG202", ERROR, "name already defined")
@@ -78,6 +80,8 @@ LEARNABLE_WEIGHTS = _code("VG603", WARNING, "learnable mixture weights")
 NUMERIC_JACOBIAN = _code("VG604", WARNING, "log-Jacobian computed numerically")
 UNUSED_PARAM = _code("VG605", WARNING, "param never used")
 EMPTY_GUIDE = _code("VG606", WARNING, "guide samples nothing")
+# The compiler itself.
+INTERNAL = _code("VG900", ERROR, "internal compiler error")
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,8 @@ class Reporter:
 
 def render(diagnostics: list[Diagnostic], source: str) -> str:
     """Render diagnostics as text: location, code, message, the source line, a caret, the hint."""
-    lines = source.splitlines()
+    # Only the newlines the lexer counts: str.splitlines would also split at \v, \f, \x85, \u2028...
+    lines = re.split(r"\r\n|\r|\n", source) if source else []
     out: list[str] = []
     for d in diagnostics:
         s = d.span

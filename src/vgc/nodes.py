@@ -163,9 +163,13 @@ class ExprStmt:
 
 @dataclass(frozen=True)
 class BadStmt:
-    """A statement the builder could not make sense of (its diagnostic is already reported)."""
+    """A statement that did not parse or build (its diagnostic is already reported).
+
+    ``defines`` are the names it meant to define: later uses of them are not reported again.
+    """
 
     span: Span
+    defines: tuple[str, ...] = ()
 
 
 Stmt = Param | Sample | Assign | Let | ExprStmt | BadStmt

@@ -13,46 +13,16 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedInput
 
 from . import diagnostics as D
 from . import nodes as N
 from .registry import KEYWORDS
 
 _OPS = {"±": "+-", "·": "@", "**": "^"}
-
-# How terminals are named in "expected ..." messages.
-TERMINAL_TEXT = {
-    "NAME": "a name",
-    "NUMBER": "a number",
-    "NEWLINE": "a newline",
-    "SEMI": "';'",
-    "TILDE": "'~'",
-    "EQUAL": "'='",
-    "COLON": "':'",
-    "COMMA": "','",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "LBRACE": "'{'",
-    "RBRACE": "'}'",
-    "PM": "'±'",
-    "PLUS": "'+'",
-    "MINUS": "'-'",
-    "POW": "'^'",
-    "STAR": "'*'",
-    "SLASH": "'/'",
-    "MATMUL": "'·'",
-    "TRANSPOSE": '"\'"',
-    "PARAM": "'param'",
-    "LET": "'let'",
-    "GUIDE": "'guide'",
-    "$END": "end of input",
-}
-
 
 def grammar_text() -> str:
     """The grammar shipped in the wheel (``vgc/grammar/vg.lark``), or the checkout's ``grammar/``."""
@@ -63,25 +33,18 @@ def grammar_text() -> str:
 
 
 class _BracketNewlines:
-    """Post-lexer: newlines inside () and [] continue the statement, as in Python.
-
-    ``open`` keeps the unclosed brackets so a syntax error can point at the one left open.
-    """
+    """Post-lexer: newlines inside () and [] continue the statement, as in Python."""
 
     always_accept = ("NEWLINE",)
 
-    def __init__(self) -> None:
-        self.open: list[Token] = []
-
     def process(self, stream):
-        self.open = []
+        depth = 0
         for tok in stream:
             if tok.type in ("LPAR", "LSQB"):
-                self.open.append(tok)
+                depth += 1
             elif tok.type in ("RPAR", "RSQB"):
-                if self.open:
-                    self.open.pop()
-            elif tok.type == "NEWLINE" and self.open:
+                depth = max(0, depth - 1)
+            elif tok.type == "NEWLINE" and depth:
                 continue
             yield tok
 
@@ -99,6 +62,7 @@ def lark_parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         postlex=_POSTLEX,
+        start=["start", "statement", "guide_head"],
         cache=True,
     )
 
@@ -220,7 +184,7 @@ class AstBuilder(Transformer):
                 "the left of '~' must be one name",
                 "write `x ~ Normal(0, 1)`; to define several values from one draw, sample a vector",
             )
-            return N.BadStmt(_span(meta))
+            return N.BadStmt(_span(meta), tuple(n.id for n in _walk_names(target)))
         return N.Sample(target.id, target.span, dist, _span(meta))
 
     @v_args(inline=True, meta=True)
@@ -235,7 +199,7 @@ class AstBuilder(Transformer):
             "the left of '=' must be a name or a list of names",
             "write `x = ...` or `[x, y] = ...`",
         )
-        return N.BadStmt(_span(meta))
+        return N.BadStmt(_span(meta), tuple(n.id for n in _walk_names(target)))
 
     @v_args(inline=True, meta=True)
     def expr_stmt(self, meta, expr):
@@ -246,149 +210,102 @@ class AstBuilder(Transformer):
         return tuple(N.Name(self._name(t), _span(t)) for t in children if isinstance(t, Token) and t.type == "NAME")
 
     @v_args(meta=True)
-    def guide_def(self, meta, children):
+    def guide_head(self, meta, children):
         name = children[1]
         args = next((c for c in children if isinstance(c, tuple)), None)
-        body = tuple(c for c in children if not isinstance(c, (Token, tuple)) and c is not None)
-        return N.GuideDef(self._name(name), _span(name), args, body, _span(meta))
+        return GuideHead(self._name(name), _span(name), args, _span(meta))
+
+    @v_args(meta=True)
+    def guide_def(self, meta, children):
+        head, *rest = children
+        body = tuple(c for c in rest if not isinstance(c, Token) and c is not None)
+        return N.GuideDef(head.name, head.name_span, head.args, body, _span(meta))
+
+    @v_args(inline=True)
+    def statement(self, stmt):
+        return stmt
 
     def start(self, children):
-        items = [c for c in children if not isinstance(c, Token)]
-        guides = tuple(c for c in items if isinstance(c, N.GuideDef))
-        bare = tuple(c for c in items if not isinstance(c, N.GuideDef))
-        if guides and bare:
-            first = bare[0] if items.index(bare[0]) > items.index(guides[0]) else guides[0]
-            self.reporter.report(
-                D.MIXED_PROGRAM,
-                first.span,
-                "a file holds either guide blocks or bare statements, not both",
-                "move the bare statements into a `guide NAME { ... }` block",
-            )
-        end = N.Span(1, 1, 1, 1)
-        return N.Program(guides, bare if not guides else (), end)
+        return build_program([c for c in children if not isinstance(c, Token)], self.reporter)
 
 
-# Most telling first: separators and closers, then operands, then operators.
-_ORDER = [
-    "NEWLINE",
-    "SEMI",
-    "RPAR",
-    "RSQB",
-    "RBRACE",
-    "COMMA",
-    "EQUAL",
-    "TILDE",
-    "COLON",
-    "NAME",
-    "NUMBER",
-    "LPAR",
-    "LSQB",
-    "LBRACE",
-]
+def _walk_names(e: N.Expr):
+    """The names written in a rejected target (``[x, f(y)]``: x)."""
+    if isinstance(e, N.Name):
+        yield e
+    elif isinstance(e, N.Vector):
+        for item in e.items:
+            yield from _walk_names(item)
 
 
-def _expected(tokens) -> str:
-    ranked = sorted(
-        (t for t in set(tokens) if t in TERMINAL_TEXT),
-        key=lambda t: (_ORDER.index(t) if t in _ORDER else len(_ORDER), t),
-    )
-    names = [TERMINAL_TEXT[t] for t in ranked]
-    if len(names) > 6:
-        names = names[:6] + ["…"]
-    return ", ".join(names)
+class GuideHead(NamedTuple):
+    """``guide NAME(ARGS) {``: parsed on its own when recovering from a syntax error."""
+
+    name: str
+    name_span: N.Span
+    args: tuple[N.Name, ...] | None
+    span: N.Span
 
 
-def _unclosed(tok_line: int | None, reporter: D.Reporter) -> bool:
-    """Report the innermost bracket left open before ``tok_line``; True when there was one."""
-    if not _POSTLEX.open:
-        return False
-    b = _POSTLEX.open[-1]
-    if tok_line is not None and tok_line == b.line:
-        return False
-    closer = ")" if b.type == "LPAR" else "]"
-    reporter.report(
-        D.SYNTAX,
-        _span(b),
-        f"'{b}' is never closed",
-        f"add '{closer}' before the end of the statement"
-        + (f" (the next line, {tok_line}, starts a new one)" if tok_line else ""),
-    )
-    return True
-
-
-def _syntax_diagnostic(err: UnexpectedInput, source: str, reporter: D.Reporter) -> None:
-    if isinstance(err, UnexpectedCharacters):
-        ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
-        span = N.Span(err.line, err.column, err.line, err.column + 1)
-        hint = ""
-        if ch in "\"'`":
-            hint = "VG has no strings"
-        elif ch == "!" or ch == "<" or ch == ">" or ch == "&" or ch == "|":
-            hint = "VG has no comparison or logical operators"
+def build_program(items: list, reporter: D.Reporter) -> N.Program:
+    """Guides or bare statements (VG106 when a file has both)."""
+    guides = tuple(c for c in items if isinstance(c, N.GuideDef))
+    bare = tuple(c for c in items if not isinstance(c, N.GuideDef))
+    if guides and bare:
+        first = bare[0] if items.index(bare[0]) > items.index(guides[0]) else guides[0]
         reporter.report(
-            D.BAD_CHARACTER,
-            span,
-            f"unexpected character {ch!r}",
-            hint or "VG uses names, numbers, [ ] ( ) { }, + - * / ^ ± · @ ~ = : , ; and # comments",
+            D.MIXED_PROGRAM,
+            first.span,
+            "a file holds either guide blocks or bare statements, not both",
+            "move the bare statements into a `guide NAME { ... }` block",
         )
-        return
-    if isinstance(err, UnexpectedToken) and err.token.type != "$END":
-        tok = err.token
-        if _unclosed(tok.line, reporter):
-            return
-        span = _span(tok)
-        shown = "a newline" if tok.type == "NEWLINE" else repr(str(tok))
-        # ``accepts`` is exact; ``expected`` may include terminals of merged LALR states.
-        expected = err.accepts or err.expected
-        reporter.report(D.SYNTAX, span, f"unexpected {shown}; expected {_expected(expected)}",
-                        _syntax_hint(tok, expected))
-        return
-    if _unclosed(None, reporter):
-        return
-    # End of input: point just past the last character.
-    lines = source.splitlines() or [""]
-    line = len(lines)
-    col = len(lines[-1]) + 1
-    expected = err.expected if isinstance(err, (UnexpectedToken, UnexpectedEOF)) else []
-    reporter.report(
-        D.SYNTAX,
-        N.Span(line, col, line, col + 1),
-        f"unexpected end of input; expected {_expected(expected)}",
-        "a bracket or a block may be left open",
-    )
+    return N.Program(guides, bare if not guides else (), N.Span(1, 1, 1, 1))
 
 
-def _syntax_hint(tok: Token, expected) -> str:
-    if tok.type == "NEWLINE" and ("RPAR" in expected or "RSQB" in expected):
-        return "a bracket is not closed"
-    if tok.type in ("PARAM", "LET", "GUIDE"):
-        return f"'{tok}' is a keyword and cannot be used as a name; statements are separated by newlines or ';'"
-    if tok.type in ("NAME", "NUMBER", "LSQB") and ("NEWLINE" in expected or "SEMI" in expected):
-        return "separate statements with a newline or ';'"
-    if tok.type == "EQUAL" and "NAME" in expected:
-        return "a name is missing before '='"
-    return ""
+# Deeper expressions are refused (VG107) rather than risking Python's recursion limit in the
+# recursive phases after parsing; real guides nest a few levels.
+MAX_DEPTH = 100
 
 
-def parse(source: str, reporter: D.Reporter) -> N.Program | None:
-    """Parse ``source`` into a Program; on a syntax error report it and return None."""
-    text = source.removeprefix("\ufeff")
+def too_deep(tree: Tree, depth: int = 1) -> Tree | None:
+    """The first subtree nested more than MAX_DEPTH levels below ``tree``, if any.
+
+    Every level of the parse tree owns at least one character, so subtrees shorter than the
+    depth still allowed are skipped without a walk.
+    """
+    stack = [(tree, depth)]
+    while stack:
+        t, d = stack.pop()
+        if d > MAX_DEPTH:
+            return t
+        meta = t.meta
+        if not meta.empty and d + (meta.end_pos - meta.start_pos) + 2 <= MAX_DEPTH:
+            continue
+        stack.extend((c, d + 1) for c in t.children if isinstance(c, Tree))
+    return None
+
+
+def normalize_newlines(text: str) -> str:
+    """CRLF and CR become LF (columns are unchanged: CR only ever ends a line)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def parse(source: str, reporter: D.Reporter) -> N.Program:
+    """Parse ``source`` into a Program, reporting every syntax error (see :mod:`vgc.recovery`).
+
+    A program with syntax errors still yields a Program: statements that did not parse are
+    :class:`vgc.nodes.BadStmt` so the checker can go on and report the other mistakes.
+    """
+    text = normalize_newlines(source.removeprefix("\ufeff"))
     try:
-        tree = lark_parser().parse(text)
-    except UnexpectedInput as err:
-        _syntax_diagnostic(err, text, reporter)
-        return None
-    except RecursionError:
-        reporter.report(D.SYNTAX, N.Span(1, 1, 1, 2), "the program is nested too deeply", "simplify the expression")
-        return None
-    try:
+        tree = lark_parser().parse(text, start="start")
+    except UnexpectedInput:
+        tree = None
+    if tree is not None and too_deep(tree) is None:
         return AstBuilder(reporter).transform(tree)
-    except (VisitError, RecursionError) as err:
-        cause = getattr(err, "orig_exc", err)
-        if isinstance(cause, RecursionError):
-            reporter.report(D.SYNTAX, N.Span(1, 1, 1, 2), "the program is nested too deeply", "simplify the expression")
-            return None
-        raise
+    from .recovery import recover  # the slow path, only for programs with syntax errors
+
+    return recover(text, reporter)
 
 
-__all__ = ["AstBuilder", "Tree", "grammar_text", "lark_parser", "parse"]
+__all__ = ["AstBuilder", "GuideHead", "Tree", "build_program", "grammar_text", "lark_parser", "parse"]
