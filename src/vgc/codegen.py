@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import keyword
+import unicodedata
 
 from . import __version__, unparse
 from . import checker as C
@@ -68,25 +69,36 @@ class Writer:
 
 
 class NameMap:
-    """VG name → Python name, and fresh temporaries that collide with nothing."""
+    """VG name → Python name, and fresh temporaries that collide with nothing.
 
-    def __init__(self, taken: set[str]):
-        self.taken = set(taken)
+    ``vg_names`` are all the names the guide defines: they are reserved up front, so neither a
+    renamed name (``jnp`` → ``jnp_``) nor a temporary (``_t1``) can take the spelling of another
+    VG name, whichever comes first in the guide.
+    """
+
+    def __init__(self, taken: set[str], vg_names=()):
+        self.taken = set(taken)  # module-level names: a VG name may shadow a guide function, never a module
+        self.reserved = set(vg_names)
         self.map: dict[str, str] = {}
+        self.used: set[str] = set()  # Python names already given out in this guide
         self.counter: dict[str, int] = {}
 
     def py(self, name: str) -> str:
-        """The Python name of a VG name (stable within a guide)."""
+        """The Python name of a VG name (stable within a guide, distinct for distinct names)."""
         if name not in self.map:
             out = name
-            while (
-                out in MODULE_NAMES
-                or keyword.iskeyword(out)
-                or (out in self.taken and out not in self.map.values() and out != name)
-            ):
+            if out in MODULE_NAMES or keyword.iskeyword(out) or out in self.used:
                 out += "_"
+                while (
+                    out in MODULE_NAMES
+                    or keyword.iskeyword(out)
+                    or out in self.used
+                    or out in self.taken
+                    or out in self.reserved
+                ):
+                    out += "_"
             self.map[name] = out
-            self.taken.add(out)
+            self.used.add(out)
         return self.map[name]
 
     def fresh(self, prefix: str) -> str:
@@ -94,8 +106,8 @@ class NameMap:
         while True:
             self.counter[prefix] = self.counter.get(prefix, 0) + 1
             name = f"_{prefix}{self.counter[prefix]}"
-            if name not in self.taken:
-                self.taken.add(name)
+            if name not in self.taken and name not in self.used and name not in self.reserved:
+                self.used.add(name)
                 return name
 
 
@@ -134,7 +146,9 @@ class ExprGen:
                 text = f"{self(e.left, p, pm)} {op} {right}"
             return f"({text})" if prec > p else text
         if isinstance(e, N.Transpose):
-            return f"{self(e.operand, _ATOM, pm)}.T"
+            # not `.T`: a scalar param's initial value and a model argument may be Python floats
+            self.uses.add("jnp")
+            return f"jnp.transpose({self(e.operand, 0, pm)})"
         if isinstance(e, N.Call):
             args = ", ".join(self(a, 0, pm) for a in e.args)
             return f"{self.func(e.func)}({args})"
@@ -211,7 +225,7 @@ class GuideGen:
     def emit(self, fname: str) -> None:
         args = "*args, **kwargs" if self.g.args is None else ", ".join(self.names.py(a) for a in self.g.args)
         with self.w.block(f"def {fname}({args})"):
-            self.w.line(f'"""The variational guide `{self.g.name}`."""')
+            self.w.line(f'"""The variational guide `{_doc_text(self.g.name)}`."""')
             for it in self.g.items:
                 stmt = it.stmt
                 self.w.line(f"# line {stmt.span.line}: {unparse.stmt(stmt)}")
@@ -431,17 +445,41 @@ def _num(x: float) -> str:
     return repr(int(x)) if x == int(x) else repr(x)
 
 
+def _doc_text(text: str) -> str:
+    """``text`` made inert inside a triple-quoted docstring.
+
+    The source file name comes from the caller, not from the checked AST: a quote, a backslash or a
+    line break in it could otherwise end the module docstring and run the rest of the name as code.
+    """
+    out = []
+    for c in text:
+        if c == '"':
+            out.append('\\"')
+        elif c == "\\" or not c.isprintable():
+            out.append(c.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def _q(name: str) -> str:
     # Names are validated identifiers, so they need no escaping; repr keeps it so.
     return '"' + name + '"' if name.isidentifier() else repr(name)
 
 
 def function_names(guide_names) -> dict[str, str]:
-    """Guide name → Python function name (a ``_`` is appended where it would shadow a module name)."""
+    """Guide name → Python function name (a ``_`` is appended where it would shadow a module name).
+
+    A bare file's guide is named after the file, which the parser has not seen: Python NFKC-folds
+    identifiers (``ｄｉｓｔ`` is ``dist``), so the name is folded here first, and one that is not a
+    plain identifier after folding (a keyword, ``__dunder``) becomes ``guide``.
+    """
     taken = set(MODULE_NAMES)
     out = {}
     for g in guide_names:
-        n = g
+        n = unicodedata.normalize("NFKC", g)
+        if not n.isidentifier() or keyword.iskeyword(n) or n.startswith("__"):
+            n = "guide"
         while n in taken:
             n += "_"
         out[g] = n
@@ -461,14 +499,15 @@ def generate(guides: list[C.GuideIR], source_name: str = "<string>") -> str:
     uses: set[str] = set()
     body = Writer()
     for g in guides:
-        names = NameMap(taken)
+        names = NameMap(taken, set(g.symbols) | set(g.args or ()))
         gen = GuideGen(body, g, names, uses)
         body.line()
         body.line()
         gen.emit(fnames[g.name])
     head = Writer()
     head.line(
-        f'"""NumPyro guide generated by vgc {__version__} from {source_name}; edit the .vg file, not this one."""'
+        f'"""NumPyro guide generated by vgc {__version__} from {_doc_text(source_name)}; '
+        'edit the .vg file, not this one."""'
     )
     head.line()
     if "jax" in uses:

@@ -2,11 +2,15 @@
 
 Only text produced by :func:`vgc.codegen.generate` from a checked AST is
 executed, in a fresh namespace whose only builtin is an import hook limited to
-jax and numpyro, so even a generator bug cannot reach the rest of Python.
+jax and numpyro. An empty ``__builtins__`` alone does not confine code
+(``().__class__.__base__.__subclasses__()`` reaches ``os``), so the module is
+also checked before it runs: only the statement and expression forms the
+generator writes, no ``__dunder__`` names or attributes, no free names.
 """
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from . import compiler
@@ -49,9 +53,50 @@ def _restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
     return __import__(name, globals, locals, fromlist, level)
 
 
+# Everything codegen writes: defs, assignments, returns, calls, arithmetic, literals, subscripts.
+_ALLOWED_NODES = (
+    ast.Module, ast.Expr, ast.Import, ast.ImportFrom, ast.alias, ast.FunctionDef, ast.arguments, ast.arg,
+    ast.Assign, ast.Return, ast.Name, ast.Load, ast.Store, ast.Attribute, ast.Call, ast.keyword, ast.Constant,
+    ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Pow, ast.USub, ast.UAdd,
+    ast.Tuple, ast.List, ast.Dict, ast.Subscript, ast.Slice,
+)  # fmt: skip
+
+
+def _confined(code: str, filename: str) -> ast.Module:
+    """Parse generated code and refuse anything the generator never writes (a generator bug)."""
+    tree = ast.parse(code, filename)
+    bound = {"args", "kwargs"}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.arg)):
+            bound.add(node.name if isinstance(node, ast.FunctionDef) else node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+    for node in ast.walk(tree):
+        bad = not isinstance(node, _ALLOWED_NODES)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            if getattr(node, "level", 0) or any(m not in _ALLOWED_IMPORTS for m in mods):
+                raise ImportError(f"generated guides may import only {sorted(_ALLOWED_IMPORTS)}, not {mods}")
+        elif isinstance(node, ast.Name):
+            if node.id not in bound:
+                raise NameError(f"name {node.id!r} is not defined by the generated code")
+            bad = node.id.startswith("__")
+        elif isinstance(node, ast.Attribute):
+            bad = node.attr.startswith("__")
+        elif isinstance(node, (ast.FunctionDef, ast.arg, ast.keyword)):
+            name = node.name if isinstance(node, ast.FunctionDef) else node.arg
+            bad = name is not None and name.startswith("__")
+        if bad:
+            where = f" (line {node.lineno})" if hasattr(node, "lineno") else ""
+            raise RuntimeError(f"vgc internal error: generated code contains {ast.dump(node)[:80]}{where}; not run")
+    return tree
+
+
 def _execute(code: str, filename: str) -> dict:
     namespace: dict = {"__builtins__": {"__import__": _restricted_import}, "__name__": "vgc_generated"}
-    exec(compile(code, filename, "exec"), namespace)
+    exec(compile(_confined(code, filename), filename, "exec"), namespace)
     return namespace
 
 
@@ -72,7 +117,7 @@ def guide(source: str, name: str | None = None, *, file: str = "<vg>") -> Guide:
         name = result.guides[0]
     elif name not in result.guides:
         raise ValueError(f"no guide named {name!r}; the source defines {', '.join(result.guides)}")
-    namespace = _execute(result.code, f"<vgc:{file}>")
+    namespace = _execute(result.code, "<vgc:" + file.replace("\0", "\\0") + ">")  # compile() refuses NUL
     from .codegen import function_name
 
     fn = namespace[function_name(result.guides, name)]

@@ -27,6 +27,6 @@ def lets_and_inverse(*args, **kwargs):
     # line 6: let w = [u, v]
     w = jnp.array([u, v])
     # line 7: [x, y] = inv(A)' · (k * rot(θ)) · w
-    _t1 = jnp.linalg.inv(A).T @ (k * _rot(θ)) @ w
+    _t1 = jnp.transpose(jnp.linalg.inv(A)) @ (k * _rot(θ)) @ w
     numpyro.sample("x", dist.Delta(_t1[0], log_density=jnp.log(jnp.abs(jnp.cos(θ) * jnp.sin(θ) - (-jnp.sin(θ) * jnp.cos(θ)))) - 2 * jnp.log(jnp.abs(k))))
     numpyro.sample("y", dist.Delta(_t1[1]))
