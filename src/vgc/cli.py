@@ -1,8 +1,9 @@
-"""Phase 5 (command line): ``vgc compile`` and ``vgc check``.
+"""Phase 5 (command line): ``vgc compile``, ``check``, ``fmt`` and ``explain``.
 
-Exit status: 0 clean (warnings allowed), 1 when the program has errors, 2 for
-usage and I/O errors. A user mistake never shows a traceback, and ``-o`` is
-written atomically, only on success. Nothing here imports jax.
+Exit status: 0 clean (warnings allowed), 1 when the program has errors (or
+``fmt --check`` finds a file to reformat), 2 for usage and I/O errors. A user
+mistake never shows a traceback; ``-o`` and ``fmt --write`` write atomically,
+only on success. Nothing here imports jax.
 """
 
 from __future__ import annotations
@@ -110,6 +111,42 @@ def cmd_check(args) -> int:
     return 1 if any(d.is_error for d in diags) else 0
 
 
+def cmd_fmt(args) -> int:
+    from .fmt import format_source
+
+    status = 0
+    for path in args.files:
+        source, diags = read(path)
+        if source is None:
+            _report(diags, _shown(path), sys.stderr)
+            status = 1
+            continue
+        result = format_source(source, args.spelling, path)
+        if result.text is None:
+            _report(result.diagnostics, source, sys.stderr)
+            sys.stderr.write(f"vgc: {path} was not formatted: fix the errors above first\n")
+            status = 1
+        elif args.check:
+            if result.text != source:
+                sys.stderr.write(f"would reformat {path}\n")
+                status = 1
+        elif args.write:
+            if result.text != source:
+                write_atomic(path, result.text)
+                sys.stderr.write(f"reformatted {path}\n")
+        else:
+            sys.stdout.write(result.text)
+    return status
+
+
+def cmd_explain(args) -> int:
+    from .explain import main_text
+
+    text, status = main_text(args.code)
+    (sys.stdout if status == 0 else sys.stderr).write(text)
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``vgc`` argument parser."""
     p = argparse.ArgumentParser(prog="vgc", description="Compile VG variational guides to NumPyro.")
@@ -123,6 +160,21 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("file", metavar="FILE.vg")
     k.add_argument("--format", choices=("text", "json"), default="text")
     k.set_defaults(run=cmd_check)
+    f = sub.add_parser("fmt", help="format .vg files in the canonical layout")
+    f.add_argument("files", nargs="+", metavar="FILE.vg")
+    mode = f.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
+    mode.add_argument("--write", action="store_true", help="rewrite changed files in place (atomically)")
+    f.add_argument(
+        "--spelling",
+        choices=("keep", "unicode", "ascii"),
+        default="keep",
+        help="operators and names as written (default), or normalized to ± · or to +- @",
+    )
+    f.set_defaults(run=cmd_fmt)
+    e = sub.add_parser("explain", help="explain a diagnostic code (e.g. vgc explain VG201)")
+    e.add_argument("code", metavar="CODE")
+    e.set_defaults(run=cmd_explain)
     return p
 
 
