@@ -174,3 +174,32 @@ CONSTRAINTS: dict[str, ConstraintSpec] = {
 }
 
 KEYWORDS = ("param", "let", "guide")
+
+
+def highlight_words() -> dict[str, tuple[str, ...]]:
+    """The word lists editors highlight, by class: the one source for the TextMate grammar
+    (``editors/generate.py``) and the Pygments lexer (:mod:`vgc.pygments_lexer`).
+
+    ``invalid`` are names the checker always refuses in a guide: ``factor`` (VG301), improper (VG303)
+    and discrete (VG304) families.
+    """
+    return {
+        "keyword": tuple(KEYWORDS),
+        "distribution": tuple(sorted([*DISTRIBUTIONS, MIX])),
+        "function": tuple(sorted(FUNCTIONS)),
+        "constraint": tuple(sorted(CONSTRAINTS)),
+        "invalid": tuple(sorted({FACTOR, *IMPROPER_DISTRIBUTIONS, *DISCRETE_DISTRIBUTIONS})),
+    }
+
+
+# Operators by class, each in every spelling the lexer accepts (grammar/vg.lark).
+OPERATORS: dict[str, tuple[str, ...]] = {
+    "sampling": ("~",),
+    "pm": ("±", "+-"),
+    "matmul": ("·", "@"),
+    "power": ("^", "**"),
+    "transpose": ("'",),
+    "arithmetic": ("+", "-", "*", "/"),
+    "assignment": ("=",),
+    "constraint": (":",),
+}
