@@ -1,4 +1,4 @@
-"""Phase 5 (command line): ``vgc compile``, ``check``, ``fmt`` and ``explain``.
+"""Phase 5 (command line): ``vgc compile``, ``check``, ``fmt``, ``explain`` and ``lsp``.
 
 Exit status: 0 clean (warnings allowed), 1 when the program has errors (or
 ``fmt --check`` finds a file to reformat), 2 for usage and I/O errors. A user
@@ -147,6 +147,18 @@ def cmd_explain(args) -> int:
     return status
 
 
+def cmd_lsp(args) -> int:
+    try:
+        import pygls.lsp.server  # noqa: F401  (pygls 2; it brings lsprotocol)
+    except ImportError:
+        sys.stderr.write("vgc: error: the language server needs pygls 2: pip install 'vgc[lsp]'\n")
+        return 2
+    from .lsp import serve
+
+    serve()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``vgc`` argument parser."""
     p = argparse.ArgumentParser(prog="vgc", description="Compile VG variational guides to NumPyro.")
@@ -175,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="explain a diagnostic code (e.g. vgc explain VG201)")
     e.add_argument("code", metavar="CODE")
     e.set_defaults(run=cmd_explain)
+    s = sub.add_parser("lsp", help="run the language server over stdio (needs pygls: pip install 'vgc[lsp]')")
+    s.set_defaults(run=cmd_lsp)
     return p
 
 

@@ -1,0 +1,394 @@
+"""`vgc lsp`: the pure helpers (positions, hover text, completion, formatting) and the server over stdio.
+
+The server tests drive `python -m vgc lsp` with a real LSP client (pytest-lsp); one server serves the
+whole module, each test on its own document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("pygls.lsp.server")
+pytest_lsp = pytest.importorskip("pytest_lsp")
+
+from lsprotocol import types  # noqa: E402
+from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
+
+from vgc import lsp  # noqa: E402
+from vgc.fmt import format_source  # noqa: E402
+from vgc.nodes import Span  # noqa: E402
+
+lsp_test = pytest.mark.asyncio(loop_scope="module")
+TIMEOUT = 15
+
+
+def pos(line: int, character: int) -> types.Position:
+    return types.Position(line=line, character=character)
+
+
+def rng(line: int, start: int, end_line: int, end: int) -> types.Range:
+    return types.Range(start=pos(line, start), end=pos(end_line, end))
+
+
+# ---------------------------------------------------------------- positions (no server)
+
+
+@pytest.mark.parametrize(
+    ("line", "index", "utf16", "utf8", "utf32"),
+    [
+        ("abc", 2, 2, 2, 2),
+        ("𝜃 = q", 4, 5, 7, 4),  # U+1D703: 2 UTF-16 units, 4 UTF-8 bytes
+        ("θ = q", 4, 4, 5, 4),  # U+03B8: BMP, 2 UTF-8 bytes
+        ("a𝜃𝜃b", 3, 5, 9, 3),
+        ("ab", 9, 2, 2, 2),  # clamped to the line
+    ],
+)
+def test_encode_column(line, index, utf16, utf8, utf32):
+    assert lsp.encode_column(line, index) == utf16
+    assert lsp.encode_column(line, index, types.PositionEncodingKind.Utf8) == utf8
+    assert lsp.encode_column(line, index, "utf-32") == utf32
+    for enc, units in (("utf-16", utf16), ("utf-8", utf8), ("utf-32", utf32)):
+        assert lsp.decode_column(line, units, enc) == min(index, len(line))
+
+
+def test_decode_column_inside_a_surrogate_pair_is_the_character():
+    assert lsp.decode_column("a𝜃b", 2) == 1  # between the two halves of 𝜃
+    assert lsp.decode_column("a𝜃b", 3) == 2
+    assert lsp.decode_column("a𝜃b", 99) == 3
+
+
+def test_range_conversion():
+    src = lsp.Source.of("x\r\nu ~ Normal(𝜃, q)\rlast")
+    assert src.lines == ("x", "u ~ Normal(𝜃, q)", "last")
+    # the compiler's 1-based code-point span of `q` (end exclusive) → 0-based UTF-16
+    assert lsp.to_range(src, Span(2, 15, 2, 16)) == rng(1, 15, 1, 16)
+    assert lsp.to_range(src, Span(2, 15, 2, 16), "utf-32") == rng(1, 14, 1, 15)
+    assert lsp.to_range(src, Span(3, 1, 3, 99)) == rng(2, 0, 2, 4)  # clamped to the line
+    assert lsp.to_range(src, Span(9, 1, 9, 2)) == rng(2, 4, 2, 4)  # past the end: the end
+    assert lsp.from_position(src, pos(1, 15)) == (2, 15)
+    assert lsp.end_position(src) == pos(2, 4)
+
+
+def test_byte_order_mark_shifts_the_first_line():
+    src = lsp.Source.of("\ufeffparam q = 0.0\n")
+    assert lsp.to_position(src, 1, 7) == pos(0, 7)
+    assert lsp.to_position(src, 2, 1) == pos(1, 0)
+    assert lsp.from_position(src, pos(0, 7)) == (1, 7)
+
+
+def test_diagnostics_pure():
+    diags = lsp.diagnostics("u ~ Normal(𝜃, 1)\nx = u\n")
+    assert [(d.code, d.range) for d in diags] == [("VG201", rng(0, 11, 0, 13)), ("VG601", rng(1, 0, 1, 1))]
+    d = diags[0]
+    assert d.source == "vgc" and d.severity == types.DiagnosticSeverity.Error
+    assert d.message.startswith("'θ' is not defined\nhint: ")
+    assert d.code_description is None or d.code_description.href.endswith("#vg201--undefined-name")
+    warn = lsp.diagnostics("param m = 0.0\nparam s = 1.0\nu ~ Normal(m, s)\n")
+    assert [(d.code, d.severity) for d in warn] == [("VG602", types.DiagnosticSeverity.Warning)]
+
+
+# ---------------------------------------------------------------- hover and completion text (no server)
+
+PROGRAM = """\
+param m = 0.0; param s = 1.0 : positive
+param d[3] = 1.0 : positive
+u ~ Normal(0, 1)
+x = m + s * u
+v ~ Normal([0, 0, 0], 1)
+y = exp(d * v)
+w1 ~ Normal(0, 1); w2 ~ Normal(0, 1)
+[a, b] = [w1 + w2, w1 - w2 + w1^3]
+let c = m
+p = c
+"""
+
+
+def hover_text(text: str, line: int, character: int) -> str | None:
+    h = lsp.hover(text, pos(line, character))
+    return None if h is None else h.contents.value
+
+
+def test_hover_registry():
+    normal = hover_text(PROGRAM, 2, 6)
+    assert "Normal(loc=…, scale=…)" in normal and "`scale`: optional, > 0" in normal and "event rank 0" in normal
+    assert "e^x" in hover_text(PROGRAM, 5, 5) and "monotone" in hover_text(PROGRAM, 5, 5)
+    assert "x > 0" in hover_text(PROGRAM, 0, 33)
+    assert "keyword" in hover_text(PROGRAM, 0, 2)
+    assert "event rank 1" in lsp.registry_markdown("Dirichlet")
+    assert "VG403" in lsp.registry_markdown("sin")
+    assert "matrix or a reduction" in lsp.registry_markdown("rot")
+    assert "interval(a, b)" in lsp.registry_markdown("interval")
+    assert "Mix(Normal(±b, 1))" in lsp.registry_markdown("Mix")
+    for refused, code in (("factor", "VG301"), ("ImproperUniform", "VG303"), ("Poisson", "VG304")):
+        assert code in lsp.registry_markdown(refused)
+    assert lsp.registry_markdown("nothing") is None
+
+
+def test_hover_symbols_and_log_jacobians():
+    x = hover_text(PROGRAM, 3, 0)
+    assert "log|det J| = log|s|" in x and "`u`" in x and "-jnp.log(jnp.abs(s))" in x
+    y = hover_text(PROGRAM, 5, 0)
+    assert "log|det J| = Σ (d * v) + Σ log|d|" in y and "shape [3]" in y
+    a, b = hover_text(PROGRAM, 7, 1), hover_text(PROGRAM, 7, 4)
+    assert "jax.jacfwd" in a and "`w1`, `w2`" in a and "carried by `a`" in b
+    assert "point mass" in hover_text(PROGRAM, 9, 0)
+    assert "**param** `s`: scalar, constraint `positive`" in hover_text(PROGRAM, 3, 8)
+    assert "consumed by the transform on line 4" in hover_text(PROGRAM, 3, 12)
+    assert "a latent site" in hover_text("param m = 0.0\nu ~ Normal(m, 1)\n", 1, 0)
+    assert "**let** `c`" in hover_text(PROGRAM, 8, 4)
+    assert hover_text(PROGRAM, 3, 2) is None  # '='
+    assert hover_text("x ~ Normal(0, 1)  # Normal\n", 0, 20) is None  # a comment
+    assert hover_text("param q = 1e3\n", 0, 11) is None  # a number, not the name `e3`
+
+
+def test_hover_in_guide_blocks():
+    text = "guide g(data) {\n  u ~ Normal(0, 1)\n  x = 2 * u\n}\nguide h {\n  x ~ Normal(0, 1)\n}\n"
+    assert "model argument" in hover_text(text, 0, 9)
+    assert "log|det J| = log|2|" in hover_text(text, 2, 2)
+    assert "**draw** `x`" in hover_text(text, 5, 2)  # the `x` of guide h
+
+
+def test_log_jacobian_rendering():
+    text = (
+        "param d[2] = 1.0 : positive\nparam θ = 0.0\nparam k = 2.0\nz ~ Normal([0, 0], 1)\n"
+        "q = rot(θ) · diag(d) · inv([[1, 2], [3, 4]]) · z\n"
+        "u ~ Normal(0, 1)\nr = sqrt(k + exp(u))\n"
+        "t ~ Normal([0, 0], 1)\ns = k * t\n"
+    )
+    assert "log|det J| = Σ log|d| - log|1 * 4 - 2 * 3|" in hover_text(text, 4, 0)
+    assert "log|det J| = -0.5·log|k + exp(u)| - log(2.0) + u" in hover_text(text, 6, 0)
+    assert "log|det J| = 2·log|k|" in hover_text(text, 8, 0)
+
+
+def labels(text: str, line: int, character: int) -> list[str]:
+    return [i.label for i in lsp.completions(text, pos(line, character))]
+
+
+GUIDE = """\
+guide g(data) {
+  param m = 0.0
+  param s = 1.0 : positive
+  u ~ Normal(m, s)
+  x = m + s * u
+  param later = 2.0
+}
+"""
+
+
+def test_completion_pure():
+    got = labels(GUIDE, 4, 14)  # after `x = m + s * `
+    assert {"m", "s", "u", "data", "exp", "Normal", "Mix"} <= set(got)
+    assert "later" not in got and "x" not in got and "positive" not in got and "param" not in got
+    items = {i.label: i for i in lsp.completions(GUIDE, pos(4, 14))}
+    assert items["m"].sort_text < items["exp"].sort_text < items["Normal"].sort_text
+    assert items["m"].detail == "param" and items["u"].detail == "draw" and items["data"].detail == "model argument"
+    assert set(labels(GUIDE, 2, 18)) == set(lsp.R.CONSTRAINTS)  # after ':'
+    tilde = {i.label: i for i in lsp.completions(GUIDE, pos(3, 6))}  # after `u ~ `
+    assert tilde["Normal"].sort_text < tilde["exp"].sort_text and "m" not in tilde
+    assert {"param", "let", "guide"} <= set(labels(GUIDE, 5, 2))  # a statement's start
+    assert labels("x ~ Normal(0, 1)  # N", 0, 21) == []  # a comment
+    assert "m" not in labels(GUIDE, 0, 0) and "Normal" in labels(GUIDE, 0, 0)  # outside the guide
+    assert "m" in labels("param m = 0.0; u ~ Normal(", 0, 26)  # bare statements, same line
+    assert "m" in labels("guide g {\n  param m = 0.0\n  u ~ Normal(", 2, 13)  # an unclosed block
+
+
+def test_formatting_pure():
+    text = "param m=0.0;param s=1.0:positive\nu~Normal(m,s)\n"
+    (edit,) = lsp.formatting(text)
+    assert edit.new_text == format_source(text).text and edit.range == rng(0, 0, 2, 0)
+    assert lsp.formatting(edit.new_text) == []
+    assert lsp.formatting("u ~ Normal(0,\n") == []  # a syntax error: not formatted
+
+
+GARBAGE = [
+    "",
+    "guide {{{ ((( 𝜃 ±± ''' \x00 \ufeff",
+    "\ufeff[[[" * 50,
+    "x = " + "(" * 300 + "u" + ")" * 300,
+    "guide g(a, a) { x ~ Mix(Normal(±1, 1), Cauchy(0, 1)) \n [p, q] = [x, 1]; y = x'\r\n",
+    "param 𝜃[2, 2] = [[1, 2], [3, 4]] : lower_cholesky\nz ~ MultivariateNormal([0, 0], scale_tril=𝜃)\nw = 𝜃 · z",
+]
+
+
+@pytest.mark.parametrize("text", GARBAGE, ids=[f"garbage{i}" for i in range(len(GARBAGE))])
+def test_pure_functions_never_raise(text):
+    src = lsp.Source.of(text)
+    lsp.diagnostics(text)
+    lsp.formatting(text)
+    for line, content in enumerate(src.lines[:3]):
+        for character in range(0, min(len(content), 80) + 2, 3):
+            lsp.hover(text, pos(line, character))
+            lsp.completions(text, pos(line, character))
+    lsp.hover(text, pos(99, 99))
+    lsp.completions(text, pos(99, 99))
+
+
+def test_cli_without_pygls_exits_2(tmp_path):
+    blocker = tmp_path / "pygls.py"
+    blocker.write_text("raise ImportError('no pygls here')\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); from vgc.cli import main; "
+         "sys.exit(main(['lsp']))"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "vgc: error: the language server needs pygls 2: pip install 'vgc[lsp]'"
+
+
+# ---------------------------------------------------------------- the server over stdio
+
+
+@pytest_lsp.fixture(
+    scope="module",
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "vgc", "lsp"]),
+)
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities()))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def diagnostics_after(client: LanguageClient, send) -> None:
+    waiter = client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    send()
+    await asyncio.wait_for(waiter, TIMEOUT)
+
+
+def open_doc(client: LanguageClient, uri: str, text: str) -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="vg", version=1, text=text)
+        )
+    )
+
+
+@lsp_test
+async def test_server_diagnostics_open_change_close(client: LanguageClient):
+    uri = "file:///tmp/vgc-lsp/two_errors.vg"
+    text = "param 𝜃 = 0.0\nu ~ Normal(𝜃, q)\nx = 𝜃 + u\ny ~ Nromal(𝜃, 1)\n"
+    await diagnostics_after(client, lambda: open_doc(client, uri, text))
+    got = [(d.code, d.range, d.severity, d.source) for d in client.diagnostics[uri]]
+    error = types.DiagnosticSeverity.Error
+    assert got == [
+        ("VG201", rng(1, 15, 1, 16), error, "vgc"),  # after 𝜃 (2 UTF-16 units): column 15, not 14
+        ("VG204", rng(3, 4, 3, 10), error, "vgc"),
+    ]
+    assert client.diagnostics[uri][1].message == "unknown distribution 'Nromal'\nhint: did you mean 'Normal'?"
+
+    fixed = text.replace("Nromal", "Normal")
+    await diagnostics_after(
+        client,
+        lambda: client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)],
+            )
+        ),
+    )
+    assert [(d.code, d.range) for d in client.diagnostics[uri]] == [("VG201", rng(1, 15, 1, 16))]
+
+    await diagnostics_after(
+        client,
+        lambda: client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        ),
+    )
+    assert list(client.diagnostics[uri]) == []
+
+
+@lsp_test
+async def test_server_hover(client: LanguageClient):
+    uri = "file:///tmp/vgc-lsp/hover.vg"
+    text = "param m = 0.0; param s = 1.0 : positive\nu ~ Normal(0, 1)\nx = m + s * u\n"
+    await diagnostics_after(client, lambda: open_doc(client, uri, text))
+    doc = types.TextDocumentIdentifier(uri=uri)
+    normal = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=pos(1, 6)))
+    assert normal.contents.kind == types.MarkupKind.Markdown
+    assert "Normal(loc=…, scale=…)" in normal.contents.value
+    assert normal.range == rng(1, 4, 1, 10)
+    x = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=pos(2, 0)))
+    assert "log|det J| = log|s|" in x.contents.value and "`u`" in x.contents.value
+    none = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=pos(2, 2)))
+    assert none is None
+
+
+@lsp_test
+async def test_server_completion(client: LanguageClient):
+    uri = "file:///tmp/vgc-lsp/complete.vg"
+    await diagnostics_after(client, lambda: open_doc(client, uri, GUIDE))
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=pos(4, 14))
+    )
+    got = {i.label for i in result.items}
+    assert {"Normal", "exp", "m", "s", "u", "data"} <= got
+    assert "later" not in got
+
+
+@lsp_test
+async def test_server_formatting(client: LanguageClient):
+    uri = "file:///tmp/vgc-lsp/format.vg"
+    text = "param m=0.0;param s=1.0:positive\nu~Normal(m,s)\nx=m+s*u\n"
+    await diagnostics_after(client, lambda: open_doc(client, uri, text))
+    options = types.FormattingOptions(tab_size=2, insert_spaces=True)
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=types.TextDocumentIdentifier(uri=uri), options=options)
+    )
+    assert [(e.range, e.new_text) for e in edits] == [(rng(0, 0, 3, 0), format_source(text).text)]
+
+
+@lsp_test
+async def test_server_survives_garbage(client: LanguageClient):
+    uri = "file:///tmp/vgc-lsp/garbage.vg"
+    text = GARBAGE[1] + "\n" + GARBAGE[3]
+    await diagnostics_after(client, lambda: open_doc(client, uri, text))
+    assert client.diagnostics[uri]
+    doc = types.TextDocumentIdentifier(uri=uri)
+    for p in (pos(0, 0), pos(0, 13), pos(1, 400), pos(50, 3)):
+        await client.text_document_hover_async(types.HoverParams(text_document=doc, position=p))
+        await client.text_document_completion_async(types.CompletionParams(text_document=doc, position=p))
+    options = types.FormattingOptions(tab_size=2, insert_spaces=True)
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=doc, options=options)
+    )
+    assert not edits
+
+
+@lsp_test
+async def test_server_logs_a_failing_request_and_goes_on(client: LanguageClient):
+    missing = types.TextDocumentIdentifier(uri="file:///nonexistent/vgc-lsp/never_opened.vg")
+    before = len(client.log_messages)
+    assert await client.text_document_hover_async(types.HoverParams(text_document=missing, position=pos(0, 0))) is None
+    errors = [m for m in client.log_messages[before:] if m.type == types.MessageType.Error]
+    assert errors and errors[0].message.startswith("vgc: on_hover failed: ")
+    uri = "file:///tmp/vgc-lsp/after_failure.vg"
+    await diagnostics_after(client, lambda: open_doc(client, uri, "u ~ Normal(0, q)\n"))
+    assert [d.code for d in client.diagnostics[uri]] == ["VG201"]
+
+
+@pytest_lsp.fixture(
+    scope="module",
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "vgc", "lsp"]),
+)
+async def client_utf32(lsp_client: LanguageClient):
+    general = types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf32])
+    result = await lsp_client.initialize_session(
+        types.InitializeParams(capabilities=types.ClientCapabilities(general=general))
+    )
+    assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf32
+    yield
+    await lsp_client.shutdown_session()
+
+
+@lsp_test
+async def test_server_honours_the_negotiated_position_encoding(client_utf32: LanguageClient):
+    uri = "file:///tmp/vgc-lsp/utf32.vg"
+    await diagnostics_after(client_utf32, lambda: open_doc(client_utf32, uri, "param 𝜃 = 0.0\nu ~ Normal(𝜃, q)\n"))
+    assert [(d.code, d.range) for d in client_utf32.diagnostics[uri]] == [("VG201", rng(1, 14, 1, 15))]
+    hover = await client_utf32.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=pos(1, 12))
+    )
+    assert "**param** `θ`" in hover.contents.value and hover.range == rng(1, 11, 1, 12)
