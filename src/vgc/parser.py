@@ -73,6 +73,11 @@ def _span(x) -> N.Span:
     return N.Span(x.line, x.column, x.end_line, x.end_column)  # a Lark Meta
 
 
+# Python's soft keywords as of 3.12 (`type` joined then): fixed here so that a VG file means the same
+# on every Python version vgc supports.
+_SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
+
+
 class AstBuilder(Transformer):
     """Parse tree → :mod:`vgc.nodes`. Name and number errors are reported, not raised."""
 
@@ -85,7 +90,7 @@ class AstBuilder(Transformer):
         name = unicodedata.normalize("NFKC", str(tok))
         why = (
             "it is a VG keyword" if name in KEYWORDS
-            else "it is a Python keyword" if keyword.iskeyword(name) or keyword.issoftkeyword(name)
+            else "it is a Python keyword" if keyword.iskeyword(name) or name in _SOFT_KEYWORDS
             else "names starting with '__' are reserved" if name.startswith("__")
             else "it is not a valid identifier" if not name.isidentifier()
             else None
