@@ -29,17 +29,18 @@ def read(path: str) -> tuple[str | None, list[D.Diagnostic]]:
         data = Path(path).read_bytes()
     except OSError as e:
         raise _Usage(f"cannot read {path}: {e.strerror or e}") from None
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        return data.decode("utf-8-sig"), []
+        return data[start:].decode("utf-8"), []
     except UnicodeDecodeError as e:
-        start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-        before = data[start : e.start].decode("utf-8", "replace")
+        offset = start + e.start  # in the file, BOM included
+        before = data[start:offset].decode("utf-8", "replace")
         line = before.count("\n") + 1
         col = len(before) - (before.rfind("\n") + 1) + 1
         d = D.Diagnostic(
             D.INVALID_ENCODING.code,
             D.ERROR,
-            f"invalid UTF-8 byte 0x{data[e.start]:02x} at byte offset {e.start}",
+            f"invalid UTF-8 byte 0x{data[offset]:02x} at byte offset {offset}",
             Span(line, col, line, col + 1),
             "save the file as UTF-8",
             path,
