@@ -6,7 +6,7 @@ distribution families, lets, and transforms (location-scale, elementwise ``exp``
 ``Mix(Normal(±b, 1))``), each transform consuming fresh draws and every name unique. Asserts that it
 compiles with no errors, then times, interleaved in one process after warm-up:
 
-* ``parse``   — ``vgc.parser.lark_parser().parse(text)`` (Lark LALR + post-lexer, tree only)
+* ``parse``   — ``vgc.parser.lark_parser().parse(text, start="start")`` (Lark LALR + post-lexer, tree only)
 * ``compile`` — ``vgc.compiler.run(text, file)`` (parse + AST builder + checker + codegen)
 * ``check``   — ``vgc.compiler.run(text, file, generate=False)`` (as ``vgc check``; informational)
 
@@ -160,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: the generated program does not compile ({len(errors)} errors)")
     n_warn = len(result.diagnostics)
     # and the parse must yield one statement per generated statement
-    tree = parser.lark_parser().parse(text)
+    tree = parser.lark_parser().parse(text, start="start")
     assert len([c for c in tree.children if hasattr(c, "data")]) == n_stmts, "parse tree statement count"
 
     lark = parser.lark_parser()
     cases = {
-        "parse": lambda: lark.parse(text),
+        "parse": lambda: lark.parse(text, start="start"),
         "compile": lambda: compiler.run(text, file),
         "check": lambda: compiler.run(text, file, generate=False),
     }
@@ -234,7 +234,7 @@ def profile_compile(text: str, file: str) -> None:
     # phase split, measured directly (cProfile inflates Python-heavy code; these are unprofiled)
     rep = D.Reporter(file)
     t0 = time.perf_counter()
-    tree = parser.lark_parser().parse(text)
+    tree = parser.lark_parser().parse(text, start="start")
     t1 = time.perf_counter()
     program = parser.AstBuilder(rep).transform(tree)
     t2 = time.perf_counter()

@@ -14,7 +14,7 @@ from . import diagnostics as D
 from . import nodes as N
 from . import registry as R
 from . import transforms as T
-from .values import Shape, Val, broadcast, const_eval
+from .values import MAX_CONST_SIZE, Shape, Val, broadcast, const_eval, size
 
 # ---------------------------------------------------------------- the IR
 
@@ -36,6 +36,8 @@ class Sym:
     used: bool = False
     quiet: bool = False  # involved in a rejected statement: no follow-on warnings
     const_low: object = None  # a param's constant lower bound (greater_than, interval)
+    expanded: T.Size = T.ONE  # for lets: the definition's size with lets substituted (transforms.Size)
+    error: bool = False  # for lets: an error was reported in the definition
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,12 @@ class GuideIR:
 
 POSITIVE_CONSTRAINTS = {"positive", "unit_interval", "simplex", "lower_cholesky", "corr_cholesky"}
 
+# The "did you mean" hints of undefined names compare the name with every name in scope (difflib,
+# quadratic in the names' lengths): 10,000 undefined uses among 10,000 names took a minute, 200 long
+# similar names 25 s. Per guide, the hints stop when the estimated work (names in scope × name
+# length²) reaches this budget, about 0.2 s; ordinary files never get near it.
+SUGGESTION_BUDGET = 3_000_000
+
 
 def _did_you_mean(name: str, options) -> str:
     import difflib  # only on the error path
@@ -136,6 +144,7 @@ class GuideChecker:
                 self.r.report(D.REDEFINED, a.span, f"argument '{a.id}' is listed twice")
             self.scope[a.id] = Sym(a.id, "arg", a.span, None, used=True)
         self.sample_items: dict[str, int] = {}
+        self.suggestion_budget = SUGGESTION_BUDGET
 
     # -- helpers
     def define(self, name: str, span: N.Span) -> bool:
@@ -174,7 +183,13 @@ class GuideChecker:
                     )
                 else:
                     shape = (len(vals),) + shapes[0]
-            const = [v.const for v in vals] if vals and all(v.const is not None for v in vals) else None
+            # Not folded when ragged or big: `let b = [a, a]` shares a's constant, and 30 such lets
+            # would make any walk over the result visit 2^30 entries.
+            const = (
+                [v.const for v in vals]
+                if shape is not None and size(shape) <= MAX_CONST_SIZE and all(v.const is not None for v in vals)
+                else None
+            )
             return Val.join(shape, vals, const)
         if isinstance(e, N.UnaryOp):
             if e.op.op == "+-" and not pm_ok:
@@ -214,11 +229,16 @@ class GuideChecker:
             elif e.id in R.CONSTRAINTS:
                 self.r.report(D.NOT_A_VALUE, e.span, f"'{e.id}' is a constraint; it only follows ':' in a param")
             else:
+                suggestion = ""
+                cost = len(self.scope) * max(len(e.id), 4) ** 2  # see SUGGESTION_BUDGET
+                if cost <= self.suggestion_budget:
+                    self.suggestion_budget -= cost
+                    suggestion = _did_you_mean(e.id, self.scope)
                 self.r.report(
                     D.UNDEFINED,
                     e.span,
                     f"'{e.id}' is not defined",
-                    _did_you_mean(e.id, self.scope) or "define it with `param`, `~`, `=` or `let` first",
+                    suggestion or "define it with `param`, `~`, `=` or `let` first",
                 )
             return Val(None, error=True)
         if sym.kind == "broken":  # defined by a statement that did not parse: already reported
@@ -226,7 +246,7 @@ class GuideChecker:
         sym.used = True
         randoms = frozenset([sym.name]) if sym.kind in ("random", "latent") else sym.randoms
         params = sym.params | ({sym.name} if sym.kind == "param" else frozenset())
-        return Val(sym.shape, randoms=randoms, params=params, const=sym.const)
+        return Val(sym.shape, randoms=randoms, params=params, const=sym.const, error=sym.error)
 
     def _pm_error(self, op: N.Op) -> None:
         self.r.report(
@@ -618,6 +638,17 @@ class GuideChecker:
                 "give the component parameters a known shape",
             )
             return None
+        if len(comps) == 1 and comps[0].batch is None:
+            # The number of components is known (from '±' or the weights) but not the component's
+            # batch shape (a model argument inside), which the generated MixtureSameFamily needs:
+            # the code generator used to fail on it (VG900).
+            self.r.report(
+                D.UNKNOWN_SHAPE,
+                args[0].span,
+                "the shape of this mixture component is not known at compile time",
+                "give the component parameters a known shape (model arguments have none)",
+            )
+            return None
         return MixIR(weights, tuple(comps), k, pm, shape)
 
     # -- statements
@@ -629,10 +660,16 @@ class GuideChecker:
         elif isinstance(s, N.Assign):
             self.assign(s, index)
         elif isinstance(s, N.Let):
+            before = len(self.r.items)
             v = self.value(s.value)
             if self.define(s.name, s.name_span):
+                # A broken definition (`let a = sin()`, wrong arguments) taints the let, as a broken value
+                # taints a transform (see `assign`): a transform using it is not analysed, else
+                # substituting it handed transforms.py the call without its argument (VG900).
+                error = v.error or any(d.is_error for d in self.r.items[before:])
                 self.scope[s.name] = Sym(
-                    s.name, "let", s.name_span, v.shape, v.params, v.randoms, const=v.const, defn=s.value
+                    s.name, "let", s.name_span, v.shape, v.params, v.randoms, const=v.const, defn=s.value,
+                    expanded=T.expanded(s.value, self.scope), error=error,
                 )
                 self.guide.items.append(LetIR(s))
         elif isinstance(s, N.ExprStmt):

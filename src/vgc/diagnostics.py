@@ -128,6 +128,22 @@ class Reporter:
         return sorted(self.items, key=lambda d: (d.span.line, d.span.column))
 
 
+# A source line longer than this is shown as a window of this many characters around the caret, '…'
+# marking the cuts: a 100k-character line with an error every few characters (`a a a ...`) rendered
+# gigabytes, every diagnostic copying and tab-expanding the whole line.
+MAX_SHOWN = 500
+
+
+def _window(text: str, column: int, end: int) -> tuple[str, int, int]:
+    """The part of a line to show, and the 1-based column and end column of the caret in it."""
+    if len(text) <= MAX_SHOWN:
+        return text, column, end
+    lo = max(0, min(column - 1 - MAX_SHOWN // 4, len(text) - MAX_SHOWN))  # some context before the caret
+    hi = lo + MAX_SHOWN
+    head, tail = "…" if lo else "", "…" if hi < len(text) else ""
+    return head + text[lo:hi] + tail, column - lo + len(head), min(end, hi + 1) - lo + len(head)
+
+
 def render(diagnostics: list[Diagnostic], source: str) -> str:
     """Render diagnostics as text: location, code, message, the source line, a caret, the hint."""
     # Only the newlines the lexer counts: str.splitlines would also split at \v, \f, \x85, \u2028...
@@ -137,13 +153,14 @@ def render(diagnostics: list[Diagnostic], source: str) -> str:
         s = d.span
         out.append(f"{d.file}:{s.line}:{s.column}: {d.severity}[{d.code}]: {d.message}")
         if 1 <= s.line <= len(lines):
-            text = lines[s.line - 1].expandtabs(1)
+            line = lines[s.line - 1]
+            text, column, end = _window(line, s.column, s.end_column if s.end_line == s.line else len(line) + 1)
+            text = text.expandtabs(1)
             gutter = " " * len(str(s.line))
-            end = s.end_column if s.end_line == s.line else len(text) + 1
-            width = max(1, end - s.column)
+            width = max(1, end - column)
             out.append(f"{gutter} |")
             out.append(f"{s.line} | {text}")
-            out.append(f"{gutter} | {' ' * (s.column - 1)}{'^' * width}")
+            out.append(f"{gutter} | {' ' * (column - 1)}{'^' * width}")
         if d.hint:
             out.append(f"  = hint: {d.hint}")
     return "\n".join(out) + ("\n" if out else "")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
+from collections.abc import Sequence
 
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
@@ -122,7 +124,7 @@ def tokens(text: str, reporter: D.Reporter) -> list[Token]:
     return sorted(toks + newlines, key=lambda t: t.start_pos)
 
 
-def _defined_names(toks: list[Token]) -> tuple[str, ...]:
+def _defined_names(toks: Sequence[Token]) -> tuple[str, ...]:
     """The names a statement that failed to parse meant to define (to silence follow-on errors)."""
     def norm(t):
         return unicodedata.normalize("NFKC", str(t))
@@ -165,49 +167,120 @@ def _hint(tok: Token | None, expected) -> str:
     return ""
 
 
+class _View(Sequence):
+    """``body[lo:hi]`` without a copy (slices of it are lists)."""
+
+    __slots__ = ("body", "hi", "lo")
+
+    def __init__(self, body: list[Token], lo: int, hi: int):
+        self.body, self.lo, self.hi = body, lo, hi
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            start, stop, step = k.indices(self.hi - self.lo)
+            return self.body[self.lo + start : self.lo + stop : step]
+        if k < 0:
+            k += self.hi - self.lo
+        if not 0 <= k < self.hi - self.lo:
+            raise IndexError(k)
+        return self.body[self.lo + k]
+
+    def __iter__(self):
+        return (self.body[i] for i in range(self.lo, self.hi))
+
+
 class _Recovery:
     """Statement-at-a-time parsing of a token list, collecting a Program and the syntax errors."""
 
     def __init__(self, text: str, reporter: D.Reporter, bad_runs: list[tuple[int, int]]):
         self.text = text
         self.r = reporter
-        self.bad_runs = bad_runs
+        self.bad_starts = [start for start, _ in bad_runs]  # in source order
         self.toks = tokens(text, reporter)
         self.index = {t.start_pos: k for k, t in enumerate(self.toks)}
         self.i = 0
         self.rewound = False  # the last statement ended early: its separator is still ahead
         self.builder = AstBuilder(reporter)
+        self.accepts_memo: dict[tuple, set[str]] = {}
+        self.expected_memo: dict[tuple, str] = {}
         self.first = self.accepts([], "statement")  # the tokens that can start a statement
+        self._index_chunks()
 
     # -- splitting
-    def next_chunk(self) -> tuple[list[Token], Token | None, bool]:
+    #
+    # A statement whose bracket is never closed runs to the next ';', brace or the end of the file,
+    # but parsing it stops at its first lines and goes on from there (see `statement`). Scanning and
+    # copying the rest of the file again for each such statement made a file of 10,000 lines like
+    # `x ~ Normal(0,` (or 50,000 names on one line) take minutes. So the token list is indexed once
+    # and a chunk is a view of it: the newline-free tokens `body`, each bracket's matching bracket,
+    # the next hard separator, and a memo of where the chunk starting at each position ends.
+    def _index_chunks(self) -> None:
+        n = len(self.toks)
+        self.body = [t for t in self.toks if t.type != "NEWLINE"]
+        self.body_at = [0] * (n + 1)  # body_at[i]: how many of toks[:i] are in body
+        self.match: dict[int, int] = {}  # opening bracket -> its closing bracket ('(' may close with ']')
+        self.stop_at = [n] * (n + 1)  # the first ';', '{' or '}' at or after i
+        stack = []
+        for i, t in enumerate(self.toks):
+            self.body_at[i + 1] = self.body_at[i] + (t.type != "NEWLINE")
+            if t.type in ("LPAR", "LSQB"):
+                stack.append(i)
+            elif t.type in ("RPAR", "RSQB") and stack:
+                self.match[stack.pop()] = i
+        for i in range(n - 1, -1, -1):
+            self.stop_at[i] = i if self.toks[i].type in ("SEMI", "LBRACE", "RBRACE") else self.stop_at[i + 1]
+        self.extent_memo: dict[int, tuple[int, bool]] = {}
+
+    def extent(self, start: int) -> tuple[int, bool]:
+        """Where the chunk starting at ``start`` ends (the index of its separator or brace, ``len(toks)``
+        at the end) and whether a bracket is open there. Equivalent to scanning the tokens with a
+        bracket depth (newlines end the chunk at depth 0 only; ';' and braces at any depth), but it
+        jumps over closed brackets and remembers the answer for every position it passes."""
+        n, p, path = len(self.toks), start, []
+        while p not in self.extent_memo:
+            if p >= n:
+                result = (n, False)
+                break
+            t = self.toks[p]
+            if t.type in ("NEWLINE", "SEMI", "LBRACE", "RBRACE"):
+                result = (p, False)
+                break
+            path.append(p)
+            if t.type in ("LPAR", "LSQB"):
+                close, stop = self.match.get(p), self.stop_at[p]
+                if close is None or close > stop:  # still open at the next separator or the end
+                    result = (stop, True)
+                    break
+                p = close + 1
+            else:
+                p += 1
+        else:
+            result = self.extent_memo[p]
+        for q in path:
+            self.extent_memo[q] = result
+        return result
+
+    def next_chunk(self) -> tuple[Sequence[Token], Token | None, bool]:
         """The next statement's tokens, what ends it (a separator, a brace, or None at the end)
         and whether a bracket was left open (then the newlines after it were taken as continuations)."""
-        depth, out = 0, []
-        while self.i < len(self.toks):
-            t = self.toks[self.i]
-            self.i += 1
-            if t.type in ("LPAR", "LSQB"):
-                depth += 1
-            elif t.type in ("RPAR", "RSQB"):
-                depth = max(0, depth - 1)
-            elif t.type == "NEWLINE":
-                if depth == 0:
-                    return out, t, False
-                continue
-            elif t.type in ("SEMI", "LBRACE", "RBRACE"):
-                return out, t, depth > 0
-            out.append(t)
-        return out, None, depth > 0
+        start = self.i
+        end, unbalanced = self.extent(start)
+        self.i = end + 1
+        toks = _View(self.body, self.body_at[start], self.body_at[end])
+        return toks, (self.toks[end] if end < len(self.toks) else None), unbalanced
 
-    def _bad_characters_before(self, toks: list[Token], k: int, end: Token | None) -> bool:
+    def _bad_characters_before(self, toks: Sequence[Token], k: int, end: Token | None) -> bool:
         """True when a blanked character lies in the statement before where it failed."""
         stop = toks[k] if k < len(toks) else end
         hi = stop.start_pos if stop is not None else len(self.text)
-        return any(toks[0].start_pos <= s < hi for s, _ in self.bad_runs)
+        j = bisect_left(self.bad_starts, toks[0].start_pos)  # not a scan of all of them: once per statement
+        return j < len(self.bad_starts) and self.bad_starts[j] < hi
 
     # -- parsing one piece
-    def feed(self, toks: list[Token], start: str):
+    def feed(self, toks: Sequence[Token], start: str):
         """Parse ``toks`` as ``start``: (tree, None) or (None, index of the token that failed)."""
         ip = lark_parser().parse_interactive(start=start)
         for k, t in enumerate(toks):
@@ -220,25 +293,33 @@ class _Recovery:
         except UnexpectedToken:
             return None, len(toks)
 
-    def accepts(self, toks: list[Token], start: str) -> set[str]:
-        ip = lark_parser().parse_interactive(start=start)
-        for t in toks:
-            ip.feed_token(t)
-        return ip.accepts()
+    def accepts(self, toks: Sequence[Token], start: str) -> set[str]:
+        # Lark's accepts() tries every terminal on a copy of the parser: on a file with an error
+        # every few characters that was most of the time. The answer depends only on the kinds of
+        # the tokens fed (the tokens are already lexed), so it is memoized on them.
+        key = (start, *(t.type for t in toks))
+        if key not in self.accepts_memo:
+            ip = lark_parser().parse_interactive(start=start)
+            for t in toks:
+                ip.feed_token(t)
+            self.accepts_memo[key] = ip.accepts()
+        return self.accepts_memo[key]
 
     def report_error(self, toks, k, end, start, in_block) -> None:
         """Report why ``toks`` fails at index ``k`` (``len(toks)``: at the statement's end)."""
         tok = toks[k] if k < len(toks) else end
         expected = self.accepts(toks[:k], start)
         end_means = ("NEWLINE", "SEMI", "RBRACE") if in_block else ("NEWLINE", "SEMI")
+        key = (id(expected), end_means)  # the sets live in accepts_memo, so their ids stay theirs
+        if key not in self.expected_memo:
+            self.expected_memo[key] = _expected(expected, end_means)
         if tok is None:
             line, col = _position(self.text, len(self.text.rstrip(" \t\f\n")))
             span, shown = N.Span(line, col, line, col + 1), "end of input"
         else:
             span = _span(tok)
             shown = "newline" if tok.type == "NEWLINE" else repr(str(tok))
-        self.r.report(D.SYNTAX, span, f"unexpected {shown}; expected {_expected(expected, end_means)}",
-                      _hint(tok, expected))
+        self.r.report(D.SYNTAX, span, f"unexpected {shown}; expected {self.expected_memo[key]}", _hint(tok, expected))
 
     def unclosed(self, toks, k) -> int | None:
         """When ``toks`` fails at ``k`` because a bracket opened on an earlier line is never closed,
@@ -261,7 +342,7 @@ class _Recovery:
                       f"add '{_OPENERS[b.type]}' before the end of the statement{nxt}")
         return restart
 
-    def statement(self, toks: list[Token], end: Token | None, in_block: bool, depth: int, unbalanced: bool):
+    def statement(self, toks: Sequence[Token], end: Token | None, in_block: bool, depth: int, unbalanced: bool):
         """One statement's node; on a syntax error a BadStmt (and maybe a restart point)."""
         tree, k = self.feed(toks, "statement")
         if tree is not None:
@@ -303,13 +384,13 @@ class _Recovery:
         self.i = self.index[tok.start_pos]
         self.rewound = True
 
-    def bad(self, toks: list[Token]) -> N.BadStmt:
+    def bad(self, toks: Sequence[Token]) -> N.BadStmt:
         first, last = toks[0], toks[-1]
         return N.BadStmt(N.Span(first.line, first.column, last.end_line, last.end_column), _defined_names(toks))
 
-    def head(self, toks: list[Token], end: Token | None) -> GuideHead:
+    def head(self, toks: Sequence[Token], end: Token | None) -> GuideHead:
         """``guide NAME(ARGS) {``; when broken, reported and rebuilt from the tokens that are there."""
-        piece = toks + [end] if end is not None and end.type == "LBRACE" else toks
+        piece = [*toks, end] if end is not None and end.type == "LBRACE" else toks
         tree, k = self.feed(piece, "guide_head")
         if tree is not None:
             return self.builder.transform(tree)

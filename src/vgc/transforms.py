@@ -19,11 +19,52 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import diagnostics as D
 from . import nodes as N
 from . import registry as R
-from .values import size
+from .parser import MAX_DEPTH
+from .values import const_shape, size
+
+# Substituting `let`s can blow a transform up: `let b = a + a` doubles the tree, so 40 such lets make
+# 2^40 nodes, and a chain of 2,000 lets makes a tree 2,000 levels deep, past Python's recursion limit
+# in every phase that walks it. Each let records its size with the lets it uses substituted
+# (checker.Sym.expanded, computed from theirs, so without walking anything twice); a transform whose
+# substituted expression is deeper than MAX_DEPTH or larger than MAX_NODES is refused (VG107).
+MAX_NODES = 5_000
+_CAP = 10**9  # sizes saturate here: 2^2000 is a size too, but a slow one to add up
+
+
+class Size(NamedTuple):
+    """How big an expression is with lets substituted: ``nodes``/``depth`` substituting the lets that
+    :func:`substitute` replaces (those that depend on random values), ``all_nodes``/``all_depth``
+    substituting every let (as :meth:`Analyzer.logdet` follows them)."""
+
+    nodes: int = 1
+    depth: int = 1
+    all_nodes: int = 1
+    all_depth: int = 1
+
+
+ONE = Size()  # a name or a number
+
+
+def expanded(e: N.Expr, scope) -> Size:
+    """The :class:`Size` of ``e`` given the scope's lets (``e`` itself is at most MAX_DEPTH deep)."""
+    if isinstance(e, N.Name):
+        sym = scope.get(e.id)
+        if sym is not None and sym.kind == "let" and sym.defn is not None:
+            x = sym.expanded
+            return x if sym.randoms else Size(1, 1, x.all_nodes, x.all_depth)
+        return ONE
+    parts = [expanded(c, scope) for c in _children(e)]
+    return Size(
+        min(_CAP, 1 + sum(p.nodes for p in parts)),
+        1 + max((p.depth for p in parts), default=0),
+        min(_CAP, 1 + sum(p.all_nodes for p in parts)),
+        1 + max((p.all_depth for p in parts), default=0),
+    )
 
 
 @dataclass(frozen=True)
@@ -150,6 +191,18 @@ class Analyzer:
             self.scan(child)
 
     def run(self, stmt: N.Assign, value) -> Plan | None:
+        big = expanded(stmt.value, self.scope)
+        if big.depth > MAX_DEPTH or big.nodes > MAX_NODES:
+            self.r.report(
+                D.TOO_DEEP,
+                stmt.value.span,
+                "with the `let`s it uses substituted, this transform "
+                + (f"is nested more than {MAX_DEPTH} levels deep" if big.depth > MAX_DEPTH
+                   else f"has more than {MAX_NODES:,} operations"),
+                "vgc expands a transform's `let`s to derive its Jacobian: define the map with fewer, "
+                "smaller steps",
+            )
+            return None
         expr = substitute(stmt.value, self.scope)
         # In definition order, which is source order.
         consumed = sorted((n for n in value.randoms if n in self.scope),
@@ -293,7 +346,15 @@ class Analyzer:
         n = mv.shape[0] if mv.shape else 0
         if isinstance(m, N.Name):
             sym = self.scope.get(m.id)
-            if sym is not None and sym.kind == "let" and sym.defn is not None:
+            # Follow a let's definition only while it stays small (see MAX_NODES): `let M2 = M1 · M1`
+            # chains would make exponentially many terms, long chains recurse too deep.
+            if (
+                sym is not None
+                and sym.kind == "let"
+                and sym.defn is not None
+                and sym.expanded.all_nodes <= MAX_NODES
+                and sym.expanded.all_depth <= MAX_DEPTH
+            ):
                 return self.logdet(sym.defn)
         if isinstance(m, N.Call) and m.func == "rot":
             return []
@@ -385,7 +446,9 @@ def analyze(stmt: N.Assign, value, scope, reporter: D.Reporter, valuer, numeric:
 
 def numeric_det(m) -> float | None:
     """Determinant of a constant square matrix (nested lists), by Gaussian elimination."""
-    if not (isinstance(m, list) and m and all(isinstance(r, list) and len(r) == len(m) for r in m)):
+    # Only a square matrix of floats: `inv([[R]])` with R a 2x2 constant is a shape error (VG406),
+    # but its constant is a list of lists of matrices, whose entries float() refused (VG900).
+    if not (isinstance(m, list) and const_shape(m) == (len(m), len(m))):
         return None
     a = [list(map(float, r)) for r in m]
     n, det = len(a), 1.0

@@ -80,20 +80,50 @@ def _map(f, x):
     return [_map(f, i) for i in x] if isinstance(x, list) else f(x)
 
 
+def _rank(x) -> int:
+    return 1 + _rank(x[0]) if isinstance(x, list) and x else int(isinstance(x, list))
+
+
 def _map2(f, a, b):
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            raise ValueError
-        return [_map2(f, x, y) for x, y in zip(a, b)]
-    if isinstance(a, list):
+    """``f`` elementwise with NumPy broadcasting: axes line up from the last one, so
+    ``[1, 2] + [[0, 0], [0, 0]]`` is ``[[1, 2], [1, 2]]`` (not ``[[1, 1], [2, 2]]``)."""
+    ra, rb = _rank(a), _rank(b)
+    if ra > rb:
         return [_map2(f, x, b) for x in a]
-    if isinstance(b, list):
+    if rb > ra:
         return [_map2(f, a, y) for y in b]
-    return f(a, b)
+    if not isinstance(a, list):
+        return f(a, b)
+    if len(a) == len(b):
+        return [_map2(f, x, y) for x, y in zip(a, b)]
+    if len(a) == 1:
+        return [_map2(f, a[0], y) for y in b]
+    if len(b) == 1:
+        return [_map2(f, x, b[0]) for x in a]
+    raise ValueError
+
+
+# Constants with more entries are not folded (their value is left to the generated code): folding
+# is for small literals, and a `let` that doubles a vector (`let b = [a, a]`) 30 times would
+# otherwise make the checker walk 2^30 entries, or `diag` of a long vector build n^2 of them.
+MAX_CONST_SIZE = 10_000
+
+
+def const_shape(x) -> tuple | None:
+    """Shape of a folded constant; None when it is not a rectangular array of floats."""
+    if isinstance(x, float):
+        return ()
+    if not isinstance(x, list) or not x:
+        return None
+    shapes = {const_shape(i) for i in x}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    return (len(x),) + shapes.pop()
 
 
 def const_eval(op: str, *args):
-    """Fold a constant operation; None when an argument is unknown or the result is not finite."""
+    """Fold a constant operation; None when an argument is unknown, the result is not finite, is not a
+    rectangular array, or has more than MAX_CONST_SIZE entries."""
     if any(a is None for a in args):
         return None
     try:
@@ -105,9 +135,15 @@ def const_eval(op: str, *args):
             out = sum(_flat(args[0]))
         elif op == "rot":
             t = args[0]
+            if not isinstance(t, float):  # rot of a vector is a shape error (VG406), not a constant
+                return None
             out = [[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]]
         elif op == "diag":
             v = args[0]
+            # diag of a matrix is a shape error (VG406); folding it made a ragged "matrix" whose
+            # determinant raised TypeError (VG900)
+            if not (isinstance(v, list) and all(isinstance(x, float) for x in v)) or len(v) ** 2 > MAX_CONST_SIZE:
+                return None
             out = [[v[i] if i == j else 0.0 for j in range(len(v))] for i in range(len(v))]
         elif op == "transpose":
             m = args[0]
@@ -115,6 +151,9 @@ def const_eval(op: str, *args):
         else:
             return None
     except (ArithmeticError, ValueError, TypeError, IndexError):
+        return None
+    shape = const_shape(out)
+    if shape is None or size(shape) > MAX_CONST_SIZE:
         return None
     return out if all(isinstance(x, float) and math.isfinite(x) for x in _flat(out)) else None
 
