@@ -97,14 +97,16 @@ class _Printer:
         self.semi = False  # a ';' waits: printed only when a statement follows on this line
         self.force = False  # after '{' and '}': the next code token starts a line
         self.blank = False  # a blank line seen since the last output line
+        self.opened = False  # the last output line opened a block: no blank line after it
 
     def flush(self) -> None:
         """End the current line (a pending blank line goes before it)."""
         if self.line.strip():
-            if self.blank and self.lines and self.lines[-1] != "" and not self.lines[-1].endswith("{"):
+            if self.blank and self.lines and self.lines[-1] != "" and not self.opened:
                 self.lines.append("")
             self.lines.append(self.line.rstrip())
             self.blank = False
+            self.opened = self.prev is not None and self.prev.type == "LBRACE"
         self.line, self.prev, self.semi = "", None, False
 
     def begin(self, tok: Token) -> None:
@@ -143,9 +145,8 @@ class _Printer:
         if not self.line.strip():
             self.begin(tok)
         elif self.semi:
-            self.line += ";"
+            self.line += "; "
             self.prev = None
-            self.line += " "
         self.semi = False
         if self.prev is not None and self.space(self.prev, tok):
             self.line += " "
