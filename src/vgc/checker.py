@@ -8,6 +8,7 @@ stops at the first problem and never imports jax.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from . import diagnostics as D
@@ -164,6 +165,8 @@ class GuideChecker:
     def value(self, e: N.Expr, pm_ok: bool = False) -> Val:
         """Abstract value of an expression: shape, random and param dependencies, constant value."""
         if isinstance(e, N.Number):
+            if e.value == 0 and math.isinf(float(e.text)):  # 1e400: VG104 already, stands in as 0
+                return Val((), error=True)
             return Val((), const=e.value)
         if isinstance(e, N.Name):
             return self.name_value(e)
@@ -709,7 +712,7 @@ class GuideChecker:
                 else:
                     dims.append(int(v.const))
             shape = tuple(dims) if ok else None
-        cname, cargs = "real", ()
+        cname, cargs, bounds = "real", (), []
         low = None
         if s.constraint is not None:
             c = s.constraint
@@ -733,16 +736,21 @@ class GuideChecker:
                         "e.g. interval(0, 1), greater_than(0)" if spec.arity else f"write `: {cname}`",
                     )
                     ok = False
-                for a in cargs:
-                    v = self.value(a)
+                bounds = [self.value(a) for a in cargs]  # evaluated once: an error is reported once
+                for a, v in zip(cargs, bounds):
                     if v.randoms:
                         self.r.report(D.RANDOM_NOT_ALLOWED, a.span, "a constraint's bounds cannot be random")
                         ok = False
-                if cargs:
-                    low = self.value(cargs[0]).const
+                    if v.error:
+                        ok = False
+                if bounds:
+                    low = bounds[0].const
         init_val = None
         if s.init is not None:
+            before = len(self.r.items)
             init_val = self.value(s.init)
+            if any(d.is_error for d in self.r.items[before:]):  # e.g. 1e400 (VG104): no VG501 on top
+                ok = False
             if init_val.randoms:
                 self.r.report(
                     D.RANDOM_NOT_ALLOWED,
@@ -778,7 +786,7 @@ class GuideChecker:
             )
             ok = False
         if ok and init_val is not None and init_val.const is not None:
-            why = T.violates(cname, [self.value(a).const for a in cargs], init_val.const)
+            why = T.violates(cname, [v.const for v in bounds], init_val.const)
             if why:
                 self.r.report(
                     D.BAD_INIT,

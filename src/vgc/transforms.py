@@ -246,7 +246,9 @@ class Analyzer:
                     f"input dimension{'s' * (n_in != 1)} ({inputs})",
                     "a transform maps its random inputs one-to-one: as many outputs as inputs"
                     + (
-                        "; draw more variables" if n_out > n_in else "; add outputs, e.g. `[x, y] = [u1 + u2, u1 - u2]`"
+                        "; draw more variables"
+                        if n_out > n_in
+                        else "; add outputs, e.g. `[x, y] = [[1, 1], [1, -1]] · [u1, u2]`"
                     ),
                 )
             try:
