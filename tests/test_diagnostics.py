@@ -135,3 +135,10 @@ def test_language_reference_lists_every_code_distribution_function_and_constrain
         assert f"`{spec.signature()}`" in doc, spec.name
     for name in list(registry.FUNCTIONS) + list(registry.CONSTRAINTS):
         assert f"`{name}" in doc, name
+
+
+def test_no_duplicate_or_follow_on_diagnostics_in_params():
+    # a constraint bound is checked once; an overflowing initial value is VG104 alone
+    assert codes("param t = 0.5 : greater_than(u)\n") == [("VG201", 1, 30)]
+    assert codes("param s = 1e400 : positive\n") == [("VG104", 1, 11)]
+    assert codes("param s = -1 : positive\n") == [("VG501", 1, 11)]  # the check itself still runs
