@@ -141,3 +141,8 @@ def test_a_compiler_bug_is_an_internal_error_diagnostic(monkeypatch):
     (d,) = result.diagnostics
     assert (d.code, d.severity, result.ok) == ("VG900", "error", False)
     assert "KeyError" in d.message and "bug in vgc" in d.hint
+
+
+def test_a_semicolon_inside_brackets_is_the_error_not_the_bracket():
+    (d,) = [d for d in vgc.check("param m = 0.0\nx ~ Normal(m; 1)\n") if d.is_error][:1]
+    assert (d.code, d.span.line, d.span.column, d.message) == ("VG101", 2, 13, "unexpected ';' inside brackets")

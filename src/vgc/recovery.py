@@ -62,6 +62,7 @@ _OK = re.compile(
     r"(?:\#[^\n]*|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[^\W\d]\w*|[ \t\f\n~=:,;()\[\]{}±+\-^*/·@']+)+"
 )
 _OPENERS = {"LPAR": ")", "LSQB": "]"}
+_CLOSERS = ("RPAR", "RSQB")
 
 
 def _span(tok: Token) -> N.Span:
@@ -357,6 +358,12 @@ class _Recovery:
                 "split it into steps with `let`",
             )
             return self.bad(toks)
+        if k >= len(toks) and unbalanced and end is not None and end.type == "SEMI":
+            # `f(a; b)`: the ';' is the mistake, not the bracket it interrupts
+            self.r.report(D.SYNTAX, _span(end), "unexpected ';' inside brackets",
+                          "';' separates statements; inside ( ) and [ ] separate items with ','")
+            self.skip_to_close(sum(t.type in _OPENERS for t in toks) - sum(t.type in _CLOSERS for t in toks))
+            return self.bad(toks)
         restart = self.unclosed(toks, k)
         if restart is not None:
             if restart < len(toks):
@@ -378,6 +385,15 @@ class _Recovery:
                 self.rewind(toks[later])
                 return self.bad(toks[:later])
         return self.bad(toks)
+
+    def skip_to_close(self, depth: int) -> None:
+        """Skip what is left of ``depth`` open brackets on this line (the rest of a broken statement)."""
+        while self.i < len(self.toks) and depth > 0:
+            t = self.toks[self.i]
+            if t.type in ("NEWLINE", "SEMI", "LBRACE", "RBRACE"):
+                return
+            depth += (t.type in _OPENERS) - (t.type in _CLOSERS)
+            self.i += 1
 
     def rewind(self, tok: Token) -> None:
         """Go on splitting from ``tok``: the current statement ended before it."""
