@@ -229,10 +229,10 @@ def format_source(source: str, spelling: str = "keep", file: str = "<string>") -
         tree = parser.lark_parser().parse(text, start="start")
     except UnexpectedInput:
         tree = None
-    before = parser.parse(text, reporter)
-    syntax = [d for d in reporter.sorted() if d.code in _SYNTAX_CODES]
-    if tree is None or syntax:
-        return Formatted(None, syntax)
+    if tree is None or parser.too_deep(tree) is not None:
+        parser.parse(text, reporter)  # the recovering parse reports every syntax error
+        return Formatted(None, [d for d in reporter.sorted() if d.code in _SYNTAX_CODES])
+    before = parser.AstBuilder(reporter).transform(tree)
     printer = _Printer(_roles(tree), spelling)
     comments = [
         Token("COMMENT", m.group(), m.start(), text.count("\n", 0, m.start()) + 1, 0)
