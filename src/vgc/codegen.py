@@ -14,8 +14,9 @@ import keyword
 import unicodedata
 
 from . import __version__, unparse
-from . import checker as C
+from . import ir as C
 from . import nodes as N
+from .shapes import event_axes, size
 from .transforms import Plan, Term
 
 # Names the generated module binds at top level, and names ruff rejects (E741).
@@ -101,6 +102,15 @@ class NameMap:
             self.used.add(out)
         return self.map[name]
 
+    def local(self, base: str) -> str:
+        """A readable local name (``data_idx``) that no VG name, module name or other local uses."""
+        name = base
+        while name in self.taken or name in self.used or name in self.reserved or name in MODULE_NAMES \
+                or keyword.iskeyword(name):
+            name += "_"
+        self.used.add(name)
+        return name
+
     def fresh(self, prefix: str) -> str:
         """``_t1``, ``_t2``, ...: a temporary that no VG name uses."""
         while True:
@@ -112,11 +122,27 @@ class NameMap:
 
 
 class ExprGen:
-    """VG expressions → Python expressions."""
+    """VG expressions → Python expressions.
 
-    def __init__(self, names: NameMap, uses: set[str]):
+    Outside plates the output is plain NumPy-style code. A value that varies over plates carries batch
+    axes on the left of its per-element (event) axes, so where per-element shapes of different ranks
+    meet, the lower-rank batched operand gets size-1 axes before its event axes, matrix products become
+    ``jnp.einsum`` over ``...``, vectors stack along the last axis and sums run over event axes only.
+    """
+
+    def __init__(self, names: NameMap, uses: set[str], guide: C.GuideIR | None = None,
+                 indices: dict[str, str] | None = None):
         self.names = names
         self.uses = uses  # which imports/helpers the module needs
+        self.guide = guide
+        self.indices = indices if indices is not None else {}  # plate name -> its index variable
+
+    def info(self, e: N.Expr) -> tuple:
+        """(per-element shape, plates) of an expression the checker evaluated; ``(None, ∅)`` otherwise."""
+        return self.guide.shape_of(e) if self.guide is not None else (None, frozenset())
+
+    def batched(self, e: N.Expr) -> bool:
+        return bool(self.info(e)[1])
 
     def __call__(self, e: N.Expr, prec: int = 0, pm: int = 0) -> str:
         """Render ``e``; ``pm`` = +1/-1 picks a side of ``±`` (mixture expansion)."""
@@ -124,8 +150,13 @@ class ExprGen:
             return repr(float(e.value))
         if isinstance(e, N.Name):
             return self.names.py(e.id)
+        if isinstance(e, N.Index):
+            self.uses.add("jnp")
+            return f"jnp.asarray({self.names.py(e.name.id)})[{self.indices[e.plate.id]}]"
         if isinstance(e, N.Vector):
             self.uses.add("jnp")
+            if self.batched(e):
+                return self.stack(e, pm)
             return f"jnp.array({self.rows(e, pm)})"
         if isinstance(e, N.UnaryOp):
             if e.op.op == "+" or (e.op.op == "+-" and pm > 0):
@@ -136,23 +167,74 @@ class ExprGen:
             op = e.op.op
             if op == "+-":
                 op = "+" if pm >= 0 else "-"
+            if op == "@" and (self.batched(e.left) or self.batched(e.right)):
+                return self.einsum(e, pm)
             p = _PY[op]
+            left, right = self.align(e.left, e.right), self.align(e.right, e.left)
             if op == "^":
-                text = f"{self(e.left, _ATOM, pm)} ** {self(e.right, _UNARY, pm)}"
+                text = f"{left(_ATOM, pm)} ** {right(_UNARY, pm)}"
             else:
-                right = self(e.right, p + 1, pm)
-                if right.startswith("-"):  # `a - (-b)` reads better than `a - -b`
-                    right = f"({right})"
-                text = f"{self(e.left, p, pm)} {op} {right}"
+                r = right(p + 1, pm)
+                if r.startswith("-"):  # `a - (-b)` reads better than `a - -b`
+                    r = f"({r})"
+                text = f"{left(p, pm)} {op} {r}"
             return f"({text})" if prec > p else text
         if isinstance(e, N.Transpose):
             # not `.T`: a scalar param's initial value and a model argument may be Python floats
             self.uses.add("jnp")
+            if self.batched(e.operand):
+                return self.batched_call("transpose", e.operand, pm)
             return f"jnp.transpose({self(e.operand, 0, pm)})"
         if isinstance(e, N.Call):
+            if e.args and self.batched(e.args[0]) and e.func in _BATCHED:
+                return self.batched_call(e.func, e.args[0], pm)
             args = ", ".join(self(a, 0, pm) for a in e.args)
             return f"{self.func(e.func)}({args})"
         raise TypeError(type(e))
+
+    def align(self, e: N.Expr, other: N.Expr):
+        """A renderer for ``e`` as an operand next to ``other``: a batched operand of lower per-element rank
+        gets size-1 axes before its event axes (NumPy would line its batch axes up with the event axes)."""
+        (shape, plates), (oshape, _) = self.info(e), self.info(other)
+        if not plates or shape is None or oshape is None or len(shape) >= len(oshape):
+            return lambda prec, pm: self(e, prec, pm)
+        gap = len(oshape) - len(shape)
+        if not shape:
+            return lambda prec, pm: f"{self(e, _ATOM, pm)}[..., {', '.join(['None'] * gap)}]"
+        self.uses.add("jnp")
+        axes = tuple(range(-len(oshape), -len(shape)))
+        return lambda prec, pm: f"jnp.expand_dims({self(e, 0, pm)}, {axes!r})"
+
+    def einsum(self, e: N.BinOp, pm: int) -> str:
+        """``a · b`` when a side is batched: contract the event axes, broadcast the batch axes."""
+        self.uses.add("jnp")
+        a, b = self.info(e.left)[0], self.info(e.right)[0]
+        spec = {(2, 1): "...ij,...j->...i", (1, 2): "...j,...jk->...k", (2, 2): "...ij,...jk->...ik",
+                (1, 1): "...j,...j->..."}[(len(a), len(b))]
+        return f'jnp.einsum("{spec}", {self(e.left, 0, pm)}, {self(e.right, 0, pm)})'
+
+    def stack(self, e: N.Vector, pm: int) -> str:
+        """A vector literal of batched entries: entries broadcast against each other, stacked last."""
+        shape = self.info(e)[0]
+        axis = -len(shape) if shape else -1
+        items = ", ".join(self(i, 0, pm) for i in e.items)
+        return f"jnp.stack(jnp.broadcast_arrays({items}), axis={axis})"
+
+    def batched_call(self, f: str, a: N.Expr, pm: int) -> str:
+        """A shape-changing function of a batched value: it acts on the event axes only."""
+        self.uses.add("jnp")
+        shape = self.info(a)[0] or ()
+        x = self(a, 0, pm)
+        if f == "sum":
+            return f"jnp.sum({x}, axis={event_axes(len(shape))!r})" if shape else x
+        if f == "transpose":
+            return f"jnp.swapaxes({x}, -1, -2)" if len(shape) == 2 else x
+        if f == "diag":
+            return f'jnp.vectorize(jnp.diag, signature="(n)->(n,n)")({x})'
+        if f == "rot":
+            self.uses.add("rot")
+            return f'jnp.vectorize(_rot, signature="()->(2,2)")({x})'
+        raise KeyError(f)
 
     def rows(self, e: N.Vector, pm: int) -> str:
         return "[" + ", ".join(self.rows(i, pm) if isinstance(i, N.Vector) else self(i, 0, pm) for i in e.items) + "]"
@@ -176,25 +258,8 @@ class ExprGen:
         raise KeyError(f)
 
 
-def _refs(e) -> set[str]:
-    if isinstance(e, N.Name):
-        return {e.id}
-    out: set[str] = set()
-    for c in _sub(e):
-        out |= _refs(c)
-    return out
-
-
-def _sub(e):
-    if isinstance(e, N.BinOp):
-        return (e.left, e.right)
-    if isinstance(e, (N.UnaryOp, N.Transpose)):
-        return (e.operand,)
-    if isinstance(e, N.Vector):
-        return e.items
-    if isinstance(e, N.Call):
-        return tuple(e.args) + tuple(k.value for k in e.kwargs)
-    return ()
+# Functions that change shape: of a batched value they must act on its event axes only.
+_BATCHED = {"sum", "transpose", "diag", "rot"}
 
 
 def _item_exprs(item) -> list:
@@ -207,6 +272,9 @@ def _item_exprs(item) -> list:
         return [item.stmt.value] + [t.expr for t in item.plan.terms] + ([item.plan.value] if item.plan.value else [])
     if isinstance(item, C.LetIR):
         return [item.stmt.value]
+    if isinstance(item, C.PlateIR):
+        s = item.stmt
+        return [e for e in (s.size, *(o.value for o in s.options)) if e is not None]
     return []
 
 
@@ -215,21 +283,49 @@ class GuideGen:
 
     def __init__(self, w: Writer, g: C.GuideIR, names: NameMap, uses: set[str]):
         self.w, self.g, self.names = w, g, names
-        self.x = ExprGen(names, uses)
+        self.indices: dict[str, str] = {}  # open plate -> the variable holding its (subsampled) indices
+        self.x = ExprGen(names, uses, g, self.indices)
         self.uses = uses
         self.read: set[str] = set()
-        for it in g.items:
+        for it in g.walk():
             for e in _item_exprs(it):
-                self.read |= _refs(e)
+                self.read |= N.names(e)
 
     def emit(self, fname: str) -> None:
         args = "*args, **kwargs" if self.g.args is None else ", ".join(self.names.py(a) for a in self.g.args)
         with self.w.block(f"def {fname}({args})"):
             self.w.line(f'"""The variational guide `{_doc_text(self.g.name)}`."""')
-            for it in self.g.items:
-                stmt = it.stmt
-                self.w.line(f"# line {stmt.span.line}: {unparse.stmt(stmt)}")
-                getattr(self, "emit_" + type(it).__name__)(it)
+            self.emit_items(self.g.items)
+
+    def emit_items(self, items: list) -> None:
+        for it in items:
+            stmt = it.stmt
+            self.w.line(f"# line {stmt.span.line}: {unparse.stmt(stmt)}")
+            getattr(self, "emit_" + type(it).__name__)(it)
+
+    def size_text(self, size: C.PlateSize) -> str:
+        if size.const is not None:
+            return str(size.const)
+        arg = self.names.py(size.arg)
+        return f"len({arg})" if size.length_of else arg
+
+    def emit_PlateIR(self, it: C.PlateIR) -> None:
+        s = it.stmt
+        args = [_q(s.name), self.size_text(it.size)]
+        if it.subsample is not None:
+            args.append(f"subsample_size={self.size_text(it.subsample)}")
+        if it.explicit_dim or it.dim != -1:
+            args.append(f"dim={it.dim}")
+        head = f"with numpyro.plate({', '.join(args)})"
+        if id(s) in self.g.indexed:
+            self.indices[s.name] = self.names.local(f"{s.name}_idx")
+            head += f" as {self.indices[s.name]}"
+        with self.w.block(head):
+            if it.items:
+                self.emit_items(it.items)
+            else:
+                self.w.line("pass")
+        self.indices.pop(s.name, None)
 
     def bind(self, name: str, rhs: str) -> None:
         if name in self.read:
@@ -247,7 +343,30 @@ class GuideGen:
             if it.constraint_args:
                 c += "(" + ", ".join(self.x(a) for a in it.constraint_args) + ")"
             extra = f", constraint={c}"
+        if it.layout.plates:
+            init = self.batched_init(it, init)
+            extra += f", event_dim={len(it.shape or ())}"
         self.bind(s.name, f"numpyro.param({_q(s.name)}, {init}{extra})")
+
+    def batched_init(self, it: C.ParamIR, init: str) -> str:
+        """A per-element param's initial value broadcast to its full shape (plate sizes, then the element's):
+        NumPyro's plates then slice it with ``event_dim`` when they subsample."""
+        self.uses.add("jnp")
+        sizes = {p.name: p for p in self.plates_of(it)}
+        axes = [self.size_text(sizes[a].size) if a is not None else "1" for a in it.layout.batch_axes()]
+        full = "(" + ", ".join(axes + [str(d) for d in it.shape or ()]) + ("," if len(axes) + len(it.shape or ()) == 1
+                                                                          else "") + ")"
+        element = it.stmt.init
+        scalar = (it.shape or ()) == () or (element is not None and self.x.info(element)[0] == ())
+        if scalar and not init.startswith("jnp.full("):
+            return f"jnp.full({full}, {init})"
+        return f"jnp.broadcast_to({init}, {full})"
+
+    def plates_of(self, it) -> list[C.PlateIR]:
+        """The PlateIR records around ``it`` (by the names in its layout)."""
+        names = {p.name for p in it.layout.plates}
+        return [p for p in self.g.walk() if isinstance(p, C.PlateIR) and p.stmt.name in names
+                and p.layout.plates[-1] in it.layout.plates]
 
     def param_init(self, it: C.ParamIR) -> str:
         shape = it.shape or ()
@@ -282,11 +401,35 @@ class GuideGen:
     def dist(self, d, pm: int = 0, event: bool = True) -> str:
         if isinstance(d, C.MixIR):
             return self.mixture(d)
-        parts = [self.x(a, 0, pm) for a in d.args] + [f"{k}={self.x(v, 0, pm)}" for k, v in d.kwargs]
+        ranks = self.arg_ranks(d)
+        parts = [self.dist_arg(a, ranks[i], d, pm) for i, a in enumerate(d.args)] + \
+            [f"{k}={self.dist_arg(v, ranks.get(k, 0), d, pm)}" for k, v in d.kwargs]
         text = f"dist.{d.family}({', '.join(parts)})"
         if event and d.batch:
             text += f".to_event({len(d.batch)})"
         return text
+
+    @staticmethod
+    def arg_ranks(d: C.DistIR) -> dict:
+        """Each argument's own rank in the family (0 for loc and scale, 1 for a vector loc...), by position
+        and by name."""
+        from .registry import DISTRIBUTIONS
+
+        spec = DISTRIBUTIONS[d.family].args
+        return {**{i: a.rank for i, a in enumerate(spec)}, **{a.name: a.rank for a in spec}}
+
+    def dist_arg(self, e: N.Expr, rank: int, d: C.DistIR, pm: int) -> str:
+        """A distribution argument; a batched one of lower per-element batch rank than the draw gets size-1
+        axes, so that its batch axes stay left of the draw's per-element batch axes."""
+        shape, plates = self.x.info(e)
+        if not plates or shape is None or d.batch is None or len(shape) - rank >= len(d.batch):
+            return self.x(e, 0, pm)
+        have = len(shape) - rank
+        axes = tuple(range(-(len(d.batch) + rank), -(have + rank)))
+        if not shape:
+            return f"{self.x(e, _ATOM, pm)}[..., {', '.join(['None'] * len(axes))}]"
+        self.uses.add("jnp")
+        return f"jnp.expand_dims({self.x(e, 0, pm)}, {axes!r})"
 
     def mixture(self, m: C.MixIR) -> str:
         self.uses.add("jnp")
@@ -308,13 +451,16 @@ class GuideGen:
         return f"dist.MixtureSameFamily({mix}, {comp})"
 
     def pm_arg(self, e: N.Expr) -> str:
-        if not any(isinstance(n, (N.UnaryOp, N.BinOp)) and n.op.op == "+-" for n in _walk(e)):
+        if not N.has_pm(e):
             return self.x(e)
+        shape, plates = self.x.info(e)
+        if plates and shape is not None:  # the components' axis goes right of the batch axes
+            return f"jnp.stack([{self.x(e, 0, +1)}, {self.x(e, 0, -1)}], axis={-1 - len(shape)})"
         return f"jnp.stack([{self.x(e, 0, +1)}, {self.x(e, 0, -1)}])"
 
     def emit_SampleIR(self, it: C.SampleIR) -> None:
         s = it.stmt
-        infer = ', infer={"is_auxiliary": True}' if it.auxiliary else ""
+        infer = ', infer={"is_auxiliary": True}' if s.name in self.g.auxiliary else ""
         self.bind(s.name, f"numpyro.sample({_q(s.name)}, {self.dist(it.dist)}{infer})")
 
     def emit_LetIR(self, it: C.LetIR) -> None:
@@ -336,8 +482,9 @@ class GuideGen:
             return
         tmp = self.names.fresh("t")
         self.w.line(f"{tmp} = {value}")
+        at = "..., " if self.x.batched(s.value) else ""
         for i, t in enumerate(s.targets):
-            self.bind(t.id, self.delta(t.id, f"{tmp}[{i}]", density if i == 0 else None, 0))
+            self.bind(t.id, self.delta(t.id, f"{tmp}[{at}{i}]", density if i == 0 else None, 0))
 
     def delta(self, name: str, value: str, density: str | None, event: int) -> str:
         args = [value]
@@ -371,44 +518,22 @@ class GuideGen:
             inner = f"jnp.log(jnp.abs({self.x(t.expr)}))"
         else:
             inner = self.x(t.expr, _POW)
-        n = 1
-        for d in t.shape:
-            n *= d
         if not t.shape:
             return inner
-        if self.shape_of_term(t) == t.shape:
-            return f"jnp.sum({inner if t.kind == 'logabs' else self.x(t.expr)})"
-        if self.shape_of_term(t) == ():
-            return f"{n} * {inner}"
-        return f"jnp.sum(jnp.broadcast_to({inner if t.kind == 'logabs' else self.x(t.expr)}, {t.shape!r}))"
-
-    def shape_of_term(self, t: Term):
-        return self.g_shape(t.expr)
-
-    def g_shape(self, e: N.Expr):
-        """Shape of an expression, from the checker's symbols (only needed for Jacobian terms)."""
-        if isinstance(e, N.Number):
-            return ()
-        if isinstance(e, N.Name):
-            sym = self.g.symbols.get(e.id)
-            return sym.shape if sym else None
-        if isinstance(e, N.Vector):
-            inner = self.g_shape(e.items[0]) if e.items else ()
-            return None if inner is None else (len(e.items),) + inner
-        if isinstance(e, N.UnaryOp):
-            return self.g_shape(e.operand)
-        if isinstance(e, N.BinOp):
-            from .values import broadcast
-
-            a, b = self.g_shape(e.left), self.g_shape(e.right)
-            if e.op.op == "@":
-                return None if a is None or b is None else a[:-1] + b[1:]
-            return broadcast(a, b)
-        if isinstance(e, N.Call):
-            if e.func == "sum":
-                return ()
-            return self.g_shape(e.args[0]) if e.func not in ("rot", "diag") else None
-        return None
+        body = inner if t.kind == "logabs" else self.x(t.expr)
+        if self.x.batched(t.expr):  # one log-density per element: sum over the event axes only
+            axes = event_axes(len(t.shape))
+            if t.inner == t.shape:
+                return f"jnp.sum({body}, axis={axes!r})"
+            if t.inner == ():
+                return f"{size(t.shape)} * {inner}"
+            gap = tuple(range(-len(t.shape), -len(t.inner or ())))
+            return f"jnp.sum(jnp.expand_dims({body}, {gap!r}) * jnp.ones({t.shape!r}), axis={axes!r})"
+        if t.inner == t.shape:
+            return f"jnp.sum({body})"
+        if t.inner == ():
+            return f"{size(t.shape)} * {inner}"
+        return f"jnp.sum(jnp.broadcast_to({body}, {t.shape!r}))"
 
     def numeric_jacobian(self, plan: Plan) -> str:
         self.uses.update({"jax", "jnp"})
@@ -433,12 +558,6 @@ class GuideGen:
             self.w.line(f"return jnp.ravel({self.x(plan.value)})")
         flat = ", ".join(f"jnp.ravel({self.names.py(n)})" for n in plan.consumed)
         return f"-jnp.linalg.slogdet(jax.jacfwd({f})(jnp.concatenate([{flat}])))[1]"
-
-
-def _walk(e):
-    yield e
-    for c in _sub(e):
-        yield from _walk(c)
 
 
 def _num(x: float) -> str:

@@ -9,7 +9,7 @@ problem it can find.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from .nodes import Span
 
@@ -44,6 +44,7 @@ BAD_NUMBER = _code("VG104", ERROR, "number out of range")
 BAD_TARGET = _code("VG105", ERROR, "invalid target")
 MIXED_PROGRAM = _code("VG106", ERROR, "guide blocks mixed with bare statements")
 TOO_DEEP = _code("VG107", ERROR, "nesting too deep")
+BAD_PLATE_OPTION = _code("VG109", ERROR, "unknown plate option")
 # Names and calls.
 UNDEFINED = _code("VG201", ERROR, "undefined name")
 REDEFINED = _code("VG202", ERROR, "name already defined")
@@ -53,6 +54,9 @@ BAD_ARGS = _code("VG205", ERROR, "wrong arguments")
 UNKNOWN_CONSTRAINT = _code("VG206", ERROR, "unknown constraint")
 DUPLICATE_GUIDE = _code("VG207", ERROR, "guide defined twice")
 NOT_A_VALUE = _code("VG208", ERROR, "not a value")
+OUTSIDE_PLATE = _code("VG209", ERROR, "plate-local value used outside its plate")
+INDEX_OUTSIDE_PLATE = _code("VG210", ERROR, "data indexed by a plate that is not open")
+BAD_INDEX = _code("VG211", ERROR, "only a guide argument can be indexed by a plate")
 # Sampling.
 FACTOR = _code("VG301", ERROR, "factor in a guide")
 NOT_A_SAMPLER = _code("VG302", ERROR, "not a normalized sampler")
@@ -70,9 +74,16 @@ CHAINED = _code("VG405", ERROR, "transform of a transformed latent")
 SHAPE = _code("VG406", ERROR, "shape mismatch")
 UNKNOWN_SHAPE = _code("VG407", ERROR, "shape unknown at compile time")
 RANDOM_NOT_ALLOWED = _code("VG408", ERROR, "random value where a fixed value is required")
+CROSS_PLATE = _code("VG409", ERROR, "transform consumes a draw from outside its plate")
+NUMERIC_IN_PLATE = _code("VG410", ERROR, "no closed-form log-Jacobian inside a plate")
 # Params.
 BAD_INIT = _code("VG501", ERROR, "initial value violates the constraint")
 BAD_SHAPE = _code("VG502", ERROR, "invalid param shape")
+# Plates.
+BAD_PLATE_SIZE = _code("VG701", ERROR, "invalid plate size")
+SUBSAMPLE_TOO_LARGE = _code("VG702", ERROR, "subsample larger than the plate")
+BAD_PLATE_DIM = _code("VG703", ERROR, "invalid plate dim")
+NESTED_SAME_PLATE = _code("VG704", ERROR, "plate nested in a plate of the same name")
 # Warnings.
 FIXED_SAMPLER = _code("VG601", WARNING, "latent with no learnable parameter")
 SCALE_NOT_POSITIVE = _code("VG602", WARNING, "scale param without a positive constraint")
@@ -102,9 +113,10 @@ class Diagnostic:
 
     def to_json(self) -> dict:
         """The JSON form used by ``vgc check --format json`` (1-based lines and columns)."""
-        d = asdict(self)
-        span = d.pop("span")
-        return {**d, **span}
+        s = self.span
+        return {"code": self.code, "severity": self.severity, "message": self.message, "hint": self.hint,
+                "file": self.file, "line": s.line, "column": s.column, "end_line": s.end_line,
+                "end_column": s.end_column}
 
 
 @dataclass

@@ -24,7 +24,6 @@ The result is checked before it is returned: it must parse to the same program
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import unicodedata
 from typing import NamedTuple
@@ -204,8 +203,8 @@ def _skeleton(x):
         return None
     if isinstance(x, N.Op):
         return ("Op", x.op)
-    if dataclasses.is_dataclass(x):
-        return (type(x).__name__, *(_skeleton(getattr(x, f.name)) for f in dataclasses.fields(x)))
+    if isinstance(x, N.Node):
+        return (type(x).__name__, *(_skeleton(getattr(x, f)) for f in N.fields(x)))
     if isinstance(x, tuple):
         return tuple(_skeleton(i) for i in x)
     return x

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from . import __version__, checker, codegen, compiler, parser, unparse
+from . import __version__, checker, codegen, compiler, ir, parser, unparse
 from . import diagnostics as D
 from . import nodes as N
 from . import registry as R
@@ -354,11 +354,7 @@ def _term_text(gen: codegen.GuideGen, t) -> tuple[float, str]:
         body = f"({unparse.expr(e)})"
     coef = t.coef
     if t.shape:
-        try:
-            inner = gen.g_shape(e)
-        except Exception:  # the shape only picks between n·x and Σ x
-            inner = None
-        if inner == ():  # a scalar broadcast over the shape: n copies
+        if t.inner == ():  # a scalar broadcast over the shape: n copies
             n = 1
             for d in t.shape:
                 n *= d
@@ -383,12 +379,12 @@ def log_jacobian_text(gen: codegen.GuideGen, plan) -> str:
     return out or "0"
 
 
-def _generator(g: checker.GuideIR) -> codegen.GuideGen:
+def _generator(g: ir.GuideIR) -> codegen.GuideGen:
     names = codegen.NameMap(set(codegen.MODULE_NAMES), set(g.symbols) | set(g.args or ()))
     return codegen.GuideGen(codegen.Writer(), g, names, set())
 
 
-def transform_markdown(g: checker.GuideIR, item: checker.TransformIR, name: str) -> str:
+def transform_markdown(g: ir.GuideIR, item: ir.TransformIR, name: str) -> str:
     """Hover text of a transformed latent: its statement, log|det J| and the draws it consumed."""
     stmt, plan = item.stmt, item.plan
     targets = [t.id for t in stmt.targets]
@@ -422,29 +418,29 @@ def transform_markdown(g: checker.GuideIR, item: checker.TransformIR, name: str)
     return "\n\n".join(lines)
 
 
-def symbol_markdown(g: checker.GuideIR, name: str) -> str | None:
+def symbol_markdown(g: ir.GuideIR, name: str) -> str | None:
     """Hover text of a name the guide defines."""
     sym = g.symbols.get(name)
     if sym is None:
         return None
-    for item in g.items:
+    for item in g.walk():
         stmt = item.stmt
-        if isinstance(item, checker.TransformIR) and any(t.id == name for t in stmt.targets):
+        if isinstance(item, ir.TransformIR) and any(t.id == name for t in stmt.targets):
             return transform_markdown(g, item, name)
-        if isinstance(item, checker.ParamIR) and stmt.name == name:
+        if isinstance(item, ir.ParamIR) and stmt.name == name:
             text = f"```vg\n{unparse.stmt(stmt)}\n```\n**param** `{name}`: {_shape_text(item.shape)}, "
             cargs = ", ".join(unparse.expr(a) for a in item.constraint_args)
             text += f"constraint `{item.constraint}{f'({cargs})' if cargs else ''}`"
             text += "" if stmt.init is not None else " (default initial value)"
             return text + "."
-        if isinstance(item, checker.SampleIR) and stmt.name == name:
+        if isinstance(item, ir.SampleIR) and stmt.name == name:
             text = f"```vg\n{unparse.stmt(stmt)}\n```\n**draw** `{name}`: {_shape_text(sym.shape)}"
             if sym.consumed_at is not None:
                 text += f"; an auxiliary site, consumed by the transform on line {sym.consumed_at}"
             else:
                 text += "; a latent site"
             return text + "."
-        if isinstance(item, checker.LetIR) and stmt.name == name:
+        if isinstance(item, ir.LetIR) and stmt.name == name:
             return f"```vg\n{unparse.stmt(stmt)}\n```\n**let** `{name}`: a local value, never a site " \
                 f"({_shape_text(sym.shape)})."
     kinds = {
@@ -454,7 +450,7 @@ def symbol_markdown(g: checker.GuideIR, name: str) -> str | None:
         "param": f"**param** `{name}`.",
         "let": f"**let** `{name}`.",
     }
-    return kinds.get(sym.kind)
+    return kinds.get(sym.kind.value)
 
 
 def hover(text: str, position: types.Position, path: str = "<string>", encoding=UTF16) -> types.Hover | None:

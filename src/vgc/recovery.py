@@ -22,7 +22,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
 from . import diagnostics as D
 from . import nodes as N
-from .parser import MAX_DEPTH, AstBuilder, GuideHead, build_program, lark_parser, too_deep
+from .frontend import MAX_DEPTH, AstBuilder, GuideHead, PlateHead, build_program, lark_parser, too_deep
 
 # How terminals are named in "expected ..." messages.
 TERMINAL_TEXT = {

@@ -103,6 +103,8 @@ DISCRETE_DISTRIBUTIONS = {
 }
 MIX = "Mix"
 FACTOR = "factor"
+LEN = "len"  # only as a plate's size: `plate data(len(y))`
+PLATE_OPTIONS = ("subsample", "dim")  # `plate NAME(SIZE, subsample=K, dim=D)`; not reserved words
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ CONSTRAINTS: dict[str, ConstraintSpec] = {
     ]
 }
 
-KEYWORDS = ("param", "let", "guide")
+KEYWORDS = ("param", "let", "guide", "plate")
 
 
 def highlight_words() -> dict[str, tuple[str, ...]]:

@@ -17,15 +17,17 @@ Pure Python: no jax here.
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from . import diagnostics as D
 from . import nodes as N
 from . import registry as R
-from .parser import MAX_DEPTH
-from .values import const_shape, size
+from .exprs import ExprChecker
+from .frontend import MAX_DEPTH
+from .ir import Kind
+from .scope import Scope
+from .shapes import size
+from .values import Val, numeric_det
 
 # Substituting `let`s can blow a transform up: `let b = a + a` doubles the tree, so 40 such lets make
 # 2^40 nodes, and a chain of 2,000 lets makes a tree 2,000 levels deep, past Python's recursion limit
@@ -50,15 +52,15 @@ class Size(NamedTuple):
 ONE = Size()  # a name or a number
 
 
-def expanded(e: N.Expr, scope) -> Size:
+def expanded(e: N.Expr, scope: Scope) -> Size:
     """The :class:`Size` of ``e`` given the scope's lets (``e`` itself is at most MAX_DEPTH deep)."""
     if isinstance(e, N.Name):
         sym = scope.get(e.id)
-        if sym is not None and sym.kind == "let" and sym.defn is not None:
+        if sym is not None and sym.kind is Kind.LET and sym.defn is not None:
             x = sym.expanded
             return x if sym.randoms else Size(1, 1, x.all_nodes, x.all_depth)
         return ONE
-    parts = [expanded(c, scope) for c in _children(e)]
+    parts = [expanded(c, scope) for c in N.children(e)]
     return Size(
         min(_CAP, 1 + sum(p.nodes for p in parts)),
         1 + max((p.depth for p in parts), default=0),
@@ -67,24 +69,38 @@ def expanded(e: N.Expr, scope) -> Size:
     )
 
 
-@dataclass(frozen=True)
-class Term:
-    """``coef × Σ_{shape} kind(expr)``; kind is ``logabs`` (log|e|), ``plain`` (e) or ``slogdet`` (log|det e|)."""
+class Term(NamedTuple):
+    """``coef × Σ_{shape} kind(expr)``; kind is ``logabs`` (log|e|), ``plain`` (e) or ``slogdet`` (log|det e|).
+
+    ``shape`` is the output's per-element shape (the sum runs over it), ``inner`` the shape of ``expr``
+    itself (``()`` for a scalar counted ``size(shape)`` times).
+    """
 
     kind: str
     expr: N.Expr
     coef: float
     shape: tuple
+    inner: tuple | None = None
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """How to emit one transform: log|det J| = Σ terms, or numerically from ``value`` when ``numeric``."""
 
     terms: tuple[Term, ...]
     consumed: tuple[str, ...]
     numeric: bool
     value: N.Expr | None = None
+
+
+class Transform(NamedTuple):
+    """What the analysis of one transform statement needs, handed over by the checker."""
+
+    stmt: N.Assign
+    value: Val  # the right-hand side's value
+    scope: Scope  # the names visible at the statement (lets are substituted from it)
+    evaluator: ExprChecker  # a quiet evaluator of expressions in that scope
+    plates: frozenset  # the plates open at the statement
+    numeric: bool = False  # skip closed forms (tests compare the two)
 
 
 class _Fallback(Exception):
@@ -115,11 +131,11 @@ def _neg(a: N.Expr) -> N.UnaryOp:
     return N.UnaryOp(_op("-", a.span), a, a.span)
 
 
-def substitute(e: N.Expr, scope) -> N.Expr:
+def substitute(e: N.Expr, scope: Scope) -> N.Expr:
     """Replace ``let`` names that depend on random values by their definitions."""
     if isinstance(e, N.Name):
         sym = scope.get(e.id)
-        if sym is not None and sym.kind == "let" and sym.randoms and sym.defn is not None:
+        if sym is not None and sym.kind is Kind.LET and sym.randoms and sym.defn is not None:
             return substitute(sym.defn, scope)
         return e
     if isinstance(e, N.BinOp):
@@ -143,11 +159,16 @@ def _is_even_int(c: float) -> bool:
 class Analyzer:
     """Analyses one transform statement."""
 
-    def __init__(self, scope, reporter: D.Reporter, valuer, numeric: bool = False):
-        self.numeric = numeric  # skip closed forms (tests compare the two)
-        self.scope = scope
+    def __init__(self, t: Transform, reporter: D.Reporter):
+        self.t = t
+        self.numeric = t.numeric
+        self.scope = t.scope
         self.r = reporter
-        self.val = valuer  # Expr -> values.Val, without reporting
+        self.evaluator = t.evaluator
+
+    def val(self, e: N.Expr) -> Val:
+        """The value of an expression, without reporting (it was checked already)."""
+        return self.evaluator.value(e, pm_ok=True)
 
     def reject(self, code: D.Code, span: N.Span, message: str, hint: str = ""):
         self.r.report(code, span, message, hint)
@@ -187,10 +208,11 @@ class Analyzer:
                 self.reject(
                     D.NON_MONOTONE, e.span, "c^u is invertible only for a constant c > 0, c ≠ 1", "use exp(k * u)"
                 )
-        for child in _children(e):
+        for child in N.children(e):
             self.scan(child)
 
-    def run(self, stmt: N.Assign, value) -> Plan | None:
+    def run(self) -> Plan | None:
+        stmt, value = self.t.stmt, self.t.value
         big = expanded(stmt.value, self.scope)
         if big.depth > MAX_DEPTH or big.nodes > MAX_NODES:
             self.r.report(
@@ -205,13 +227,13 @@ class Analyzer:
             return None
         expr = substitute(stmt.value, self.scope)
         # In definition order, which is source order.
-        consumed = sorted((n for n in value.randoms if n in self.scope),
-                          key=lambda n: (self.scope[n].span.line, self.scope[n].span.column))
+        syms = {n: self.scope.get(n) for n in value.randoms if self.scope.get(n) is not None}
+        consumed = sorted(syms, key=lambda n: (syms[n].span.line, syms[n].span.column))
         try:
             for n in consumed:
-                sym = self.scope[n]
-                at = _first_use(expr, n) or stmt.value.span
-                if sym.kind == "latent":
+                sym = syms[n]
+                at = N.first_use(expr, n) or stmt.value.span
+                if sym.kind is Kind.LATENT:
                     self.reject(
                         D.CHAINED,
                         at,
@@ -225,6 +247,17 @@ class Analyzer:
                         f"'{n}' is already consumed by the transform on line {sym.consumed_at}",
                         "each random variable feeds at most one transform; draw another",
                     )
+                if sym.varies != self.t.plates:
+                    here = ", ".join(sorted(self.t.plates)) or "no plate"
+                    there = ", ".join(sorted(sym.varies)) or "no plate"
+                    self.reject(
+                        D.CROSS_PLATE,
+                        at,
+                        f"'{n}' is drawn in {_plates_text(sym.varies)} but transformed in "
+                        f"{_plates_text(self.t.plates)}: a transform is per element, so its draws must have "
+                        "one value per element of the same plates",
+                        f"draw '{n}' inside the plate(s) of this transform ({here}; it is in {there})",
+                    )
                 if sym.shape is None:
                     self.reject(
                         D.UNKNOWN_SHAPE,
@@ -236,9 +269,9 @@ class Analyzer:
             if value.shape is None:
                 self.reject(D.UNKNOWN_SHAPE, stmt.value.span, "the shape of this value is not known at compile time")
             n_out = size(value.shape)
-            n_in = sum(size(self.scope[n].shape) for n in consumed)
+            n_in = sum(size(syms[n].shape) for n in consumed)
             if n_out != n_in:
-                inputs = ", ".join(f"{n} ({size(self.scope[n].shape)})" for n in consumed)
+                inputs = ", ".join(f"{n} ({size(syms[n].shape)})" for n in consumed)
                 self.reject(
                     D.NOT_BIJECTION,
                     stmt.value.span,
@@ -252,11 +285,19 @@ class Analyzer:
                     ),
                 )
             try:
-                terms = tuple(self.terms(expr))
+                terms = tuple(t._replace(inner=self.val(t.expr).shape) for t in self.terms(expr))
                 if not self.numeric:
                     return Plan(terms, tuple(consumed), False)
             except _Fallback:
                 pass
+            if self.t.plates:
+                self.reject(
+                    D.NUMERIC_IN_PLATE,
+                    stmt.value.span,
+                    "no closed form for this map's Jacobian, and inside a plate vgc does not compute it "
+                    "numerically",
+                    "affine maps, monotone elementwise functions and their compositions get exact terms",
+                )
         except _Rejected:
             return None
         if self.numeric:
@@ -287,7 +328,7 @@ class Analyzer:
                 iv = self.val(item)
                 if not iv.randoms or seen & iv.randoms:
                     raise _Fallback
-                if size(iv.shape) != sum(size(self.scope[n].shape) for n in iv.randoms):
+                if size(iv.shape) != sum(size(self.scope.get(n).shape) for n in iv.randoms):
                     raise _Fallback
                 seen |= iv.randoms
                 out += self.terms(item)
@@ -352,7 +393,7 @@ class Analyzer:
             # chains would make exponentially many terms, long chains recurse too deep.
             if (
                 sym is not None
-                and sym.kind == "let"
+                and sym.kind is Kind.LET
                 and sym.defn is not None
                 and sym.expanded.all_nodes <= MAX_NODES
                 and sym.expanded.all_depth <= MAX_DEPTH
@@ -416,87 +457,18 @@ def _derivative(f: str, a: N.Expr, shape: tuple) -> list[Term]:
     raise _Fallback
 
 
-def _children(e: N.Expr):
-    if isinstance(e, N.BinOp):
-        return (e.left, e.right)
-    if isinstance(e, (N.UnaryOp, N.Transpose)):
-        return (e.operand,)
-    if isinstance(e, N.Vector):
-        return e.items
-    if isinstance(e, N.Call):
-        return tuple(e.args) + tuple(k.value for k in e.kwargs)
-    return ()
-
-
-def _first_use(e: N.Expr, name: str) -> N.Span | None:
-    if isinstance(e, N.Name) and e.id == name:
-        return e.span
-    for c in _children(e):
-        found = _first_use(c, name)
-        if found:
-            return found
-    return None
-
-
-def analyze(stmt: N.Assign, value, scope, reporter: D.Reporter, valuer, numeric: bool = False) -> Plan | None:
+def analyze(t: Transform, reporter: D.Reporter) -> Plan | None:
     """The plan for a transform statement, or None after reporting why it is rejected.
 
-    ``numeric=True`` uses jax.jacfwd + slogdet even where a closed form exists (for tests).
+    ``t.numeric`` uses jax.jacfwd + slogdet even where a closed form exists (for tests).
     """
-    return Analyzer(scope, reporter, valuer, numeric).run(stmt, value)
+    return Analyzer(t, reporter).run()
 
 
-def numeric_det(m) -> float | None:
-    """Determinant of a constant square matrix (nested lists), by Gaussian elimination."""
-    # Only a square matrix of floats: `inv([[R]])` with R a 2x2 constant is a shape error (VG406),
-    # but its constant is a list of lists of matrices, whose entries float() refused (VG900).
-    if not (isinstance(m, list) and const_shape(m) == (len(m), len(m))):
-        return None
-    a = [list(map(float, r)) for r in m]
-    n, det = len(a), 1.0
-    scale = max((abs(x) for r in a for x in r), default=0.0) or 1.0
-    for i in range(n):
-        p = max(range(i, n), key=lambda k: abs(a[k][i]))
-        if abs(a[p][i]) <= 1e-12 * scale:
-            return 0.0
-        if p != i:
-            a[i], a[p] = a[p], a[i]
-            det = -det
-        det *= a[i][i]
-        for k in range(i + 1, n):
-            f = a[k][i] / a[i][i]
-            for j in range(i, n):
-                a[k][j] -= f * a[i][j]
-    return det
+def _plates_text(plates: frozenset) -> str:
+    if not plates:
+        return "no plate"
+    names = sorted(plates)
+    return ("plate " if len(names) == 1 else "plates ") + ", ".join(f"'{n}'" for n in names)
 
 
-def violates(constraint: str, args: list, value) -> str | None:
-    """Why a constant initial value lies outside a constraint, or None."""
-    flat = list(_flat(value))
-    if not flat or not all(isinstance(x, float) for x in flat):
-        return None
-    lo = args[0] if args and isinstance(args[0], float) else None
-    hi = args[1] if len(args) > 1 and isinstance(args[1], float) else None
-    if constraint == "positive" and min(flat) <= 0:
-        return "must be > 0"
-    if constraint == "unit_interval" and (min(flat) <= 0 or max(flat) >= 1):
-        return "must lie strictly between 0 and 1"
-    if constraint == "interval" and lo is not None and hi is not None and (min(flat) <= lo or max(flat) >= hi):
-        return f"must lie strictly between {lo:g} and {hi:g}"
-    if constraint == "greater_than" and lo is not None and min(flat) <= lo:
-        return f"must be > {lo:g}"
-    if constraint == "less_than" and lo is not None and max(flat) >= lo:
-        return f"must be < {lo:g}"
-    if constraint == "simplex" and (min(flat) < 0 or abs(sum(flat) - 1) > 1e-6):
-        return "must be non-negative and sum to 1"
-    if constraint == "ordered" and any(b <= a for a, b in itertools.pairwise(flat)):
-        return "must be strictly increasing"
-    return None
-
-
-def _flat(x):
-    if isinstance(x, list):
-        for i in x:
-            yield from _flat(i)
-    else:
-        yield x

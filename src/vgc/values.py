@@ -1,52 +1,43 @@
-"""Abstract values for the checker: shapes, dependencies and constant folding (pure Python)."""
+"""Abstract values: what the checker knows about an expression, and constant folding (pure Python)."""
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
-Shape = "tuple[int, ...] | None"  # None: not known at compile time (model arguments)
+from .shapes import Shape, size
+
+_EMPTY: frozenset = frozenset()
 
 
-@dataclass(frozen=True)
-class Val:
-    """What the checker knows about an expression's value."""
+class Val(NamedTuple):
+    """What the checker knows about an expression's value.
 
-    shape: tuple | None
-    randoms: frozenset = frozenset()  # random sites it depends on
-    params: frozenset = frozenset()  # params it depends on
+    ``shape`` is the shape of one element: inside plates, the plates in ``plates`` add batch
+    dimensions on the left (see :mod:`vgc.shapes`).
+    """
+
+    shape: Shape
+    randoms: frozenset = _EMPTY  # random sites it depends on
+    params: frozenset = _EMPTY  # params it depends on
     const: object = None  # a float or nested lists of floats when known
     error: bool = False  # an error was already reported inside
+    plates: frozenset = _EMPTY  # the plates it varies over
 
     @staticmethod
     def join(shape, parts, const=None, error: bool = False) -> Val:
         """A value computed from ``parts``."""
+        if not parts:
+            return Val(shape, const=const, error=error)
         return Val(
             shape,
-            frozenset().union(*(p.randoms for p in parts)) if parts else frozenset(),
-            frozenset().union(*(p.params for p in parts)) if parts else frozenset(),
+            _EMPTY.union(*(p.randoms for p in parts)),
+            _EMPTY.union(*(p.params for p in parts)),
             const,
             error or any(p.error for p in parts),
+            _EMPTY.union(*(p.plates for p in parts)),
         )
-
-
-def size(shape) -> int:
-    """Number of entries of a known shape."""
-    return math.prod(shape)
-
-
-def broadcast(a, b):
-    """NumPy broadcasting of two shapes; None when unknown or incompatible."""
-    if a is None or b is None:
-        return None
-    out = []
-    for i in range(1, max(len(a), len(b)) + 1):
-        x = a[-i] if i <= len(a) else 1
-        y = b[-i] if i <= len(b) else 1
-        if x != y and 1 not in (x, y):
-            return None
-        out.append(max(x, y) if 1 not in (x, y) else x * y)
-    return tuple(reversed(out))
 
 
 _UNARY = {
@@ -132,7 +123,7 @@ def const_eval(op: str, *args):
         elif op in _BINARY:
             out = _map2(_BINARY[op], args[0], args[1])
         elif op == "sum":
-            out = sum(_flat(args[0]))
+            out = sum(flat(args[0]))
         elif op == "rot":
             t = args[0]
             if not isinstance(t, float):  # rot of a vector is a shape error (VG406), not a constant
@@ -155,12 +146,61 @@ def const_eval(op: str, *args):
     shape = const_shape(out)
     if shape is None or size(shape) > MAX_CONST_SIZE:
         return None
-    return out if all(isinstance(x, float) and math.isfinite(x) for x in _flat(out)) else None
+    return out if all(isinstance(x, float) and math.isfinite(x) for x in flat(out)) else None
 
 
-def _flat(x):
+def flat(x):
+    """The entries of a folded constant (nested lists), in order."""
     if isinstance(x, list):
         for i in x:
-            yield from _flat(i)
+            yield from flat(i)
     else:
         yield x
+
+
+def numeric_det(m) -> float | None:
+    """Determinant of a constant square matrix (nested lists), by Gaussian elimination."""
+    # Only a square matrix of floats: `inv([[R]])` with R a 2x2 constant is a shape error (VG406),
+    # but its constant is a list of lists of matrices, whose entries float() refused (VG900).
+    if not (isinstance(m, list) and const_shape(m) == (len(m), len(m))):
+        return None
+    a = [list(map(float, r)) for r in m]
+    n, det = len(a), 1.0
+    scale = max((abs(x) for r in a for x in r), default=0.0) or 1.0
+    for i in range(n):
+        p = max(range(i, n), key=lambda k: abs(a[k][i]))
+        if abs(a[p][i]) <= 1e-12 * scale:
+            return 0.0
+        if p != i:
+            a[i], a[p] = a[p], a[i]
+            det = -det
+        det *= a[i][i]
+        for k in range(i + 1, n):
+            f = a[k][i] / a[i][i]
+            for j in range(i, n):
+                a[k][j] -= f * a[i][j]
+    return det
+
+
+def violates(constraint: str, args: list, value) -> str | None:
+    """Why a constant initial value lies outside a constraint, or None."""
+    entries = list(flat(value))
+    if not entries or not all(isinstance(x, float) for x in entries):
+        return None
+    lo = args[0] if args and isinstance(args[0], float) else None
+    hi = args[1] if len(args) > 1 and isinstance(args[1], float) else None
+    if constraint == "positive" and min(entries) <= 0:
+        return "must be > 0"
+    if constraint == "unit_interval" and (min(entries) <= 0 or max(entries) >= 1):
+        return "must lie strictly between 0 and 1"
+    if constraint == "interval" and lo is not None and hi is not None and (min(entries) <= lo or max(entries) >= hi):
+        return f"must lie strictly between {lo:g} and {hi:g}"
+    if constraint == "greater_than" and lo is not None and min(entries) <= lo:
+        return f"must be > {lo:g}"
+    if constraint == "less_than" and lo is not None and max(entries) >= lo:
+        return f"must be < {lo:g}"
+    if constraint == "simplex" and (min(entries) < 0 or abs(sum(entries) - 1) > 1e-6):
+        return "must be non-negative and sum to 1"
+    if constraint == "ordered" and any(b <= a for a, b in itertools.pairwise(entries)):
+        return "must be strictly increasing"
+    return None

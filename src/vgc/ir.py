@@ -1,0 +1,239 @@
+"""The checked guide (IR) that the checker hands to code generation, the LSP and the model check.
+
+A :class:`GuideIR` holds its statements as IR records in source order (a :class:`PlateIR` holds
+the records of its body), the symbol table, and which draws a transform consumed. :func:`sites`
+lists every NumPyro site the guide will create, with its shapes and plates: nothing downstream
+re-derives them.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+from . import nodes as N
+from .shapes import DistShape, Layout, PlateDim, Shape
+
+
+class Kind(enum.Enum):
+    """What a name is bound to."""
+
+    PARAM = "param"
+    RANDOM = "random"  # a `~` draw
+    LATENT = "latent"  # a target of a transform
+    LET = "let"
+    ARG = "arg"  # a model argument
+    BROKEN = "broken"  # defined by a statement that did not parse
+
+
+class Sym:
+    """A name in a guide: what it is, its per-element shape, what it depends on, where it lives."""
+
+    __slots__ = ("const", "const_low", "constraint", "consumed_at", "defn", "error", "expanded", "kind",
+                 "name", "params", "plates", "quiet", "randoms", "shape", "span", "used", "varies")
+
+    def __init__(self, name: str, kind: Kind, span: N.Span, shape: Shape, params: frozenset = frozenset(),
+                 randoms: frozenset = frozenset(), *, constraint: str = "real", const: object = None,
+                 defn: N.Expr | None = None, used: bool = False, quiet: bool = False, const_low: object = None,
+                 expanded=None, error: bool = False, plates: tuple[str, ...] = (), varies: frozenset = frozenset()):
+        self.name = name
+        self.kind = kind
+        self.span = span
+        self.shape = shape
+        self.params = params
+        self.randoms = randoms
+        self.constraint = constraint
+        self.const = const
+        self.defn = defn  # for lets: substituted into transforms
+        self.consumed_at: int | None = None  # the line of the transform that consumed this draw
+        self.used = used
+        self.quiet = quiet  # involved in a rejected statement: no follow-on warnings
+        self.const_low = const_low  # a param's constant lower bound (greater_than, interval)
+        self.expanded = expanded  # for lets: transforms.Size of the definition with lets substituted
+        self.error = error  # for lets: an error was reported in the definition
+        self.plates = plates  # the plates open where it is defined (it is visible only inside them)
+        self.varies = varies  # the plates its value varies over (a let of global values: none)
+
+    @property
+    def is_random(self) -> bool:
+        """A draw or a transformed latent: a value that changes every time the guide runs."""
+        return self.kind is Kind.RANDOM or self.kind is Kind.LATENT
+
+
+# ---------------------------------------------------------------- records
+
+
+class DistIR(NamedTuple):
+    """A primitive distribution call with arguments matched to NumPyro's names."""
+
+    family: str
+    args: tuple[N.Expr, ...]
+    kwargs: tuple[tuple[str, N.Expr], ...]
+    batch: Shape
+    event: Shape
+
+    @property
+    def shape(self) -> Shape:
+        """Shape of one draw (batch dimensions become event dimensions)."""
+        return DistShape(self.batch, self.event).shape
+
+
+class MixIR(NamedTuple):
+    """``Mix(...)``: same-family (``components`` has one entry) or general, and its weights."""
+
+    weights: N.Expr | None
+    components: tuple[DistIR, ...]
+    k: int
+    pm: bool  # the single component's ± makes the two components
+    shape: Shape
+
+
+class PlateSize(NamedTuple):
+    """A plate's size: a whole number, a guide argument, or ``len(ARG)``."""
+
+    const: int | None = None
+    arg: str | None = None
+    length_of: bool = False  # len(arg)
+
+
+class PlateIR(NamedTuple):
+    """``plate NAME(SIZE, subsample=K, dim=D) { ... }`` and its checked body."""
+
+    stmt: N.Plate
+    size: PlateSize
+    subsample: PlateSize | None
+    dim: int
+    explicit_dim: bool
+    layout: Layout  # this plate and the plates around it
+    items: list
+
+    @property
+    def info(self) -> PlateDim:
+        """The plate as the shapes see it."""
+        return PlateDim(self.stmt.name, self.dim, self.size.const)
+
+
+class ParamIR(NamedTuple):
+    """``numpyro.param``: init is an Expr, or None for the constraint's default."""
+
+    stmt: N.Param
+    shape: Shape
+    constraint: str
+    constraint_args: tuple[N.Expr, ...]
+    layout: Layout = Layout()
+
+
+class SampleIR(NamedTuple):
+    """``numpyro.sample`` of a base distribution (auxiliary when a transform consumes it: GuideIR.auxiliary)."""
+
+    stmt: N.Sample
+    dist: DistIR | MixIR
+    layout: Layout = Layout()
+
+
+class TransformIR(NamedTuple):
+    """Latent ``Delta`` sites defined by a transform and its log-Jacobian plan (a transforms.Plan)."""
+
+    stmt: N.Assign
+    shape: Shape
+    plan: object
+    layout: Layout = Layout()
+
+
+class LetIR(NamedTuple):
+    """A local value."""
+
+    stmt: N.Let
+    layout: Layout = Layout()
+
+
+class GuideIR:
+    """One checked guide, ready for code generation."""
+
+    __slots__ = ("args", "auxiliary", "indexed", "info", "items", "name", "symbols")
+
+    def __init__(self, name: str, args: tuple[str, ...] | None):
+        self.name = name
+        self.args = args
+        self.items: list = []
+        self.symbols: dict[str, Sym] = {}
+        self.auxiliary: set[str] = set()  # draws consumed by a transform
+        self.indexed: set[int] = set()  # id() of the plates (N.Plate) whose indices `ARG[NAME]` reads
+        # id(expr) -> (expr, per-element shape, plates it varies over) for every expression the checker
+        # evaluated: codegen lays out batched arrays from it instead of re-deriving shapes
+        self.info: dict[int, tuple] = {}
+
+    def walk(self):
+        """Every IR record, plates before their bodies, in source order."""
+        stack = list(reversed(self.items))
+        while stack:
+            it = stack.pop()
+            yield it
+            if isinstance(it, PlateIR):
+                stack.extend(reversed(it.items))
+
+    def shape_of(self, e: N.Expr) -> tuple[Shape, frozenset]:
+        """The per-element shape and the plates of an expression the checker evaluated."""
+        got = self.info.get(id(e))
+        if got is None or got[0] is not e:
+            return None, frozenset()
+        return got[1], got[2]
+
+
+# ---------------------------------------------------------------- sites
+
+
+class SiteKind(enum.Enum):
+    """What NumPyro primitive a site is."""
+
+    PARAM = "param"
+    DRAW = "sample"  # numpyro.sample of a distribution
+    DELTA = "delta"  # numpyro.sample of a Delta (a transformed latent)
+
+
+class Site(NamedTuple):
+    """One site the guide creates, as the model check and the LSP see it."""
+
+    name: str
+    kind: SiteKind
+    event_shape: Shape  # one element's shape
+    event_dim: int | None
+    layout: Layout  # the plates (names, dims, sizes) around it
+    auxiliary: bool
+    span: N.Span  # the statement that defines it
+    name_span: N.Span
+
+    @property
+    def plates(self) -> tuple[str, ...]:
+        """The names of the plates around the site, outermost first."""
+        return tuple(p.name for p in self.layout.plates)
+
+    @property
+    def batch_shape(self) -> tuple | None:
+        """The batch shape when every plate size is a constant (size-1 axes where no plate is)."""
+        sizes = {p.name: p.size for p in self.layout.plates}
+        axes = self.layout.batch_axes()
+        if any(a is not None and sizes[a] is None for a in axes):
+            return None
+        return tuple(1 if a is None else sizes[a] for a in axes)
+
+
+def sites(guide: GuideIR) -> list[Site]:
+    """Every site of a checked guide, in source order."""
+    out = []
+    for it in guide.walk():
+        if isinstance(it, ParamIR):
+            s = it.stmt
+            out.append(Site(s.name, SiteKind.PARAM, it.shape, None if it.shape is None else len(it.shape),
+                            it.layout, False, s.span, s.name_span))
+        elif isinstance(it, SampleIR):
+            s, shape = it.stmt, it.dist.shape
+            out.append(Site(s.name, SiteKind.DRAW, shape, None if shape is None else len(shape), it.layout,
+                            s.name in guide.auxiliary, s.span, s.name_span))
+        elif isinstance(it, TransformIR):
+            s = it.stmt
+            shape = () if s.is_list else it.shape
+            for t in s.targets:
+                out.append(Site(t.id, SiteKind.DELTA, shape, None if shape is None else len(shape), it.layout,
+                                False, s.span, t.span))
+    return out

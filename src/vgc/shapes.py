@@ -1,0 +1,153 @@
+"""Shapes: the one home of every shape rule (pure Python, no jax).
+
+VG keeps two kinds of dimensions apart:
+
+* **event** (per-element) dimensions are the shapes the user writes and the checker checks: a
+  ``Shape`` is a tuple of ints, or None when it is not known at compile time (model arguments);
+* **batch** (plate) dimensions are added on the left by the plates a value lives in. They are never
+  written: a :class:`Layout` says which plates, at which NumPyro ``dim``, and codegen lays the arrays
+  out so that NumPy broadcasting lines them up (a plate at ``dim=-2`` gives a size-1 axis at -1).
+
+Rules here return a shape, or a reason the shapes do not fit (the checker turns it into VG406).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+Shape = tuple | None  # tuple[int, ...]; None: not known at compile time
+
+
+def size(shape: tuple) -> int:
+    """Number of entries of a known shape."""
+    return math.prod(shape)
+
+
+def broadcast(a: Shape, b: Shape) -> Shape:
+    """NumPy broadcasting of two shapes; None when unknown or incompatible."""
+    if a is None or b is None:
+        return None
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        x = a[-i] if i <= len(a) else 1
+        y = b[-i] if i <= len(b) else 1
+        if x != y and 1 not in (x, y):
+            return None
+        out.append(max(x, y) if 1 not in (x, y) else x * y)
+    return tuple(reversed(out))
+
+
+def matmul(a: Shape, b: Shape) -> tuple[Shape, str | None]:
+    """Shape of ``a · b`` (vectors and matrices), or why it is undefined."""
+    if a is None or b is None:
+        return None, None
+    if not a or not b or len(a) > 2 or len(b) > 2:
+        return None, "rank"
+    if a[-1] != b[0]:
+        return None, "mismatch"
+    return a[:-1] + b[1:], None
+
+
+# What each shape-changing function needs, for the message when it gets something else.
+FUNCTION_NEEDS = {
+    "rot": "a scalar angle",
+    "diag": "a vector",
+    "inv": "a square matrix",
+    "transpose": "a vector or matrix",
+}
+
+
+def function(f: str, s: Shape, elementwise: bool) -> tuple[Shape, bool]:
+    """Shape of ``f(x)`` for ``x`` of shape ``s``, and whether ``s`` is wrong for ``f``."""
+    if elementwise:
+        return s, False
+    if f == "sum":
+        return (), False
+    if s is None:
+        return None, False
+    bad = {
+        "rot": s != (),
+        "diag": len(s) != 1,
+        "inv": len(s) != 2 or s[0] != s[1],
+        "transpose": len(s) > 2,
+    }[f]
+    if bad:
+        return None, True
+    return {"rot": (2, 2), "diag": s + s, "inv": s, "transpose": tuple(reversed(s))}[f], False
+
+
+def transpose(s: Shape) -> Shape:
+    """Shape of ``x'``."""
+    return None if s is None else tuple(reversed(s))
+
+
+def stack(items: list[Shape]) -> tuple[Shape, bool]:
+    """Shape of the vector literal ``[a, b, ...]``, and whether its entries disagree."""
+    if any(s is None for s in items):
+        return None, False
+    if len(set(items)) > 1:
+        return None, True
+    return (len(items),) + items[0], False
+
+
+class DistShape(NamedTuple):
+    """One draw of a primitive distribution: ``batch`` (from broadcasting its arguments) and ``event``."""
+
+    batch: Shape
+    event: Shape
+
+    @property
+    def shape(self) -> Shape:
+        """Shape of one draw: outside a plate a distribution's batch dimensions become event dimensions."""
+        return None if self.batch is None or self.event is None else self.batch + self.event
+
+    @property
+    def event_dim(self) -> int | None:
+        """The site's event dimension: ``.to_event(len(batch))`` on top of the family's own."""
+        return None if self.shape is None else len(self.shape)
+
+
+# ---------------------------------------------------------------- plates
+
+
+class PlateDim(NamedTuple):
+    """One plate as the shapes see it: its name, its NumPyro ``dim`` and its size when constant."""
+
+    name: str
+    dim: int
+    size: int | None
+
+
+def allocate_dim(enclosing: tuple[PlateDim, ...], explicit: int | None) -> int:
+    """The plate's ``dim``: as written, else −1 for an outer plate and the next one to the left inside."""
+    if explicit is not None:
+        return explicit
+    return min((p.dim for p in enclosing), default=0) - 1
+
+
+class Layout(NamedTuple):
+    """Where a value's batch dimensions are: the plates it lives in, each at its ``dim``.
+
+    The full array shape is ``batch + event`` where ``batch`` has ``-min(dim)`` axes, a plate's size at
+    its dim and 1 elsewhere (NumPy broadcasting then lines up values of different plates).
+    """
+
+    plates: tuple[PlateDim, ...] = ()
+
+    @property
+    def rank(self) -> int:
+        """Number of batch axes."""
+        return max((-p.dim for p in self.plates), default=0)
+
+    def batch_axes(self) -> list[str | None]:
+        """For each batch axis, left to right, the plate name on it (None: a size-1 axis)."""
+        out: list[str | None] = [None] * self.rank
+        for p in self.plates:
+            out[self.rank + p.dim] = p.name
+        return out
+
+
+def event_axes(rank: int) -> tuple[int, ...]:
+    """The (negative) axes of a value's event dimensions: what a per-element sum reduces."""
+    return tuple(range(-rank, 0))
