@@ -284,6 +284,7 @@ class GuideGen:
     def __init__(self, w: Writer, g: C.GuideIR, names: NameMap, uses: set[str]):
         self.w, self.g, self.names = w, g, names
         self.indices: dict[str, str] = {}  # open plate -> the variable holding its (subsampled) indices
+        self.open: dict[str, C.PlateIR] = {}  # the plates around the statement being emitted
         self.x = ExprGen(names, uses, g, self.indices)
         self.uses = uses
         self.read: set[str] = set()
@@ -320,11 +321,13 @@ class GuideGen:
         if id(s) in self.g.indexed:
             self.indices[s.name] = self.names.local(f"{s.name}_idx")
             head += f" as {self.indices[s.name]}"
+        self.open[s.name] = it
         with self.w.block(head):
             if it.items:
                 self.emit_items(it.items)
             else:
                 self.w.line("pass")
+        del self.open[s.name]
         self.indices.pop(s.name, None)
 
     def bind(self, name: str, rhs: str) -> None:
@@ -352,8 +355,7 @@ class GuideGen:
         """A per-element param's initial value broadcast to its full shape (plate sizes, then the element's):
         NumPyro's plates then slice it with ``event_dim`` when they subsample."""
         self.uses.add("jnp")
-        sizes = {p.name: p for p in self.plates_of(it)}
-        axes = [self.size_text(sizes[a].size) if a is not None else "1" for a in it.layout.batch_axes()]
+        axes = [self.size_text(self.open[a].size) if a is not None else "1" for a in it.layout.batch_axes()]
         full = "(" + ", ".join(axes + [str(d) for d in it.shape or ()]) + ("," if len(axes) + len(it.shape or ()) == 1
                                                                           else "") + ")"
         element = it.stmt.init
@@ -361,12 +363,6 @@ class GuideGen:
         if scalar and not init.startswith("jnp.full("):
             return f"jnp.full({full}, {init})"
         return f"jnp.broadcast_to({init}, {full})"
-
-    def plates_of(self, it) -> list[C.PlateIR]:
-        """The PlateIR records around ``it`` (by the names in its layout)."""
-        names = {p.name for p in it.layout.plates}
-        return [p for p in self.g.walk() if isinstance(p, C.PlateIR) and p.stmt.name in names
-                and p.layout.plates[-1] in it.layout.plates]
 
     def param_init(self, it: C.ParamIR) -> str:
         shape = it.shape or ()

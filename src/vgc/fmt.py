@@ -65,8 +65,12 @@ def _roles(tree: Tree) -> dict[int, str]:
             roles[kids[0].start_pos] = "unary"
         elif t.data == "call":
             roles[kids[1].start_pos] = "call"
-        elif t.data == "kwarg":
+        elif t.data in ("kwarg", "plate_opt"):
             roles[kids[1].start_pos] = "kwarg"
+        elif t.data == "plate_head":
+            roles[kids[2].start_pos] = "call"
+        elif t.data == "index":
+            roles[kids[1].start_pos] = "call"  # `y[data]`
         elif t.data == "shape":
             roles[kids[0].start_pos] = "call"  # `W[2, 2]` reads like an index
         elif t.data == "guide_args":

@@ -51,6 +51,7 @@ TERMINAL_TEXT = {
     "PARAM": "'param'",
     "LET": "'let'",
     "GUIDE": "'guide'",
+    "PLATE": "'plate'",
 }
 
 # Most telling first: separators and closers, then operands, then operators.
@@ -418,63 +419,86 @@ class _Recovery:
         args = None if lpar is None else tuple(N.Name(str(t), _span(t)) for t in toks[lpar:] if t.type == "NAME")
         return GuideHead(name, _span(name_tok), args, _span(toks[0]))
 
+    def plate_head(self, toks: Sequence[Token], end: Token | None) -> PlateHead:
+        """``plate NAME(SIZE, OPTIONS) {``; when broken, reported and rebuilt with what is there (no size)."""
+        piece = [*toks, end] if end is not None and end.type == "LBRACE" else toks
+        tree, k = self.feed(piece, "plate_head")
+        if tree is not None:
+            return self.builder.transform(tree)
+        if not self._bad_characters_before(piece, k, end):
+            self.report_error(piece, k, end, "plate_head", False)
+        name_tok = toks[1] if len(toks) > 1 and toks[1].type == "NAME" else toks[0]
+        name = str(name_tok) if name_tok.type == "NAME" else f"<plate at line {name_tok.line}>"
+        return PlateHead(name, _span(name_tok), None, (), _span(toks[0]))
+
     # -- the whole file
     def program(self) -> N.Program:
         items: list = []
-        block: tuple[GuideHead, list, Token] | None = None  # the open guide: head, body, its '{'
-        pending: GuideHead | None = None  # a header whose '{' is not on its line
-        stray = 0  # '{' not opened by a guide header: its '}' closes nothing
+        # The open blocks, outermost first: a guide, then the plates inside it (or plates of a bare file).
+        # Each is (head, body, its '{').
+        blocks: list[tuple[GuideHead | PlateHead, list, Token]] = []
+        pending: GuideHead | PlateHead | None = None  # a header whose '{' is not on its line
+        stray = 0  # '{' not opened by a header: its '}' closes nothing
 
         def close(rbrace: Token | None) -> None:
-            head, body, lbrace = block
+            head, body, lbrace = blocks.pop()
             last = rbrace or (body[-1] if body else lbrace)
             end = _span(last) if isinstance(last, Token) else last.span
             span = N.Span(head.span.line, head.span.column, end.end_line, end.end_column)
-            items.append(N.GuideDef(head.name, head.name_span, head.args, tuple(body), span))
+            if isinstance(head, GuideHead):
+                node = N.GuideDef(head.name, head.name_span, head.args, tuple(body), span)
+            else:
+                node = N.Plate(head.name, head.name_span, head.size, head.options, tuple(body), span)
+            (blocks[-1][1] if blocks else items).append(node)
 
         while True:
             toks, end, unbalanced = self.next_chunk()
-            if toks and toks[0].type == "GUIDE":
-                head = self.head(toks, end)
-                if block is not None:
+            if toks and toks[0].type in ("GUIDE", "PLATE"):
+                is_guide = toks[0].type == "GUIDE"
+                head = self.head(toks, end) if is_guide else self.plate_head(toks, end)
+                guide = next((b for b in blocks if isinstance(b[0], GuideHead)), None)
+                if is_guide and guide is not None:
                     self.r.report(
                         D.SYNTAX,
                         _span(toks[0]),
                         "a guide block cannot be inside another",
-                        f"is a '}}' missing to close guide '{block[0].name}' (line {block[2].line})?",
+                        f"is a '}}' missing to close guide '{guide[0].name}' (line {guide[2].line})?",
                     )
-                    close(None)
-                    block = None
+                    while blocks:
+                        close(None)
                 if end is not None and end.type == "LBRACE":
-                    block, pending = (head, [], end), None
+                    blocks.append((head, [], end))
+                    pending = None
                     continue
                 pending = head
             elif toks:
                 pending = None
-                body = block[1] if block is not None else items
-                body.append(self.statement(toks, end, block is not None, 3 if block is not None else 2, unbalanced))
+                body = blocks[-1][1] if blocks else items
+                body.append(self.statement(toks, end, bool(blocks), 2 + len(blocks), unbalanced))
                 if self.rewound:
                     self.rewound = False
                     continue
             if end is None:
                 break
             if end.type == "LBRACE":
-                if pending is not None and block is None:
-                    block, pending = (pending, [], end), None
+                if pending is not None:
+                    blocks.append((pending, [], end))
+                    pending = None
                 else:
-                    self.r.report(D.SYNTAX, _span(end), "unexpected '{'", "braces only enclose a guide's body")
+                    self.r.report(D.SYNTAX, _span(end), "unexpected '{'",
+                                  "braces only enclose the body of a guide or a plate")
                     stray += 1
             elif end.type == "RBRACE":
                 if stray:
                     stray -= 1
-                elif block is not None:
+                elif blocks:
                     close(end)
-                    block = None
                 else:
-                    self.r.report(D.SYNTAX, _span(end), "unexpected '}'", "no guide block is open here")
-        if block is not None:
-            self.r.report(D.SYNTAX, _span(block[2]), "'{' is never closed",
-                          f"add '}}' to end guide '{block[0].name}'")
+                    self.r.report(D.SYNTAX, _span(end), "unexpected '}'", "no guide or plate block is open here")
+        while blocks:
+            head, _, lbrace = blocks[-1]
+            what = "guide" if isinstance(head, GuideHead) else "plate"
+            self.r.report(D.SYNTAX, _span(lbrace), "'{' is never closed", f"add '}}' to end {what} '{head.name}'")
             close(None)
         return build_program(items, self.r)
 

@@ -25,6 +25,8 @@ def expr(e: N.Expr, parent: int = 0) -> str:
     if isinstance(e, N.Call):
         parts = [expr(a) for a in e.args] + [f"{k.name}={expr(k.value)}" for k in e.kwargs]
         return f"{e.func}({', '.join(parts)})"
+    if isinstance(e, N.Index):
+        return f"{e.name.id}[{e.plate.id}]"
     if isinstance(e, N.Transpose):
         return expr(e.operand, 5) + "'"
     if isinstance(e, N.UnaryOp):
@@ -43,7 +45,7 @@ def expr(e: N.Expr, parent: int = 0) -> str:
 
 
 def stmt(s: N.Stmt) -> str:
-    """Print one statement on one line."""
+    """Print one statement on one line (a plate: its header)."""
     if isinstance(s, N.Param):
         text = f"param {s.name}"
         if s.shape is not None:
@@ -62,4 +64,7 @@ def stmt(s: N.Stmt) -> str:
         return f"let {s.name} = {expr(s.value)}"
     if isinstance(s, N.ExprStmt):
         return expr(s.expr)
+    if isinstance(s, N.Plate):
+        parts = [expr(s.size) if s.size is not None else "?"] + [f"{o.name}={expr(o.value)}" for o in s.options]
+        return f"plate {s.name}({', '.join(parts)})"
     return "<invalid>"
