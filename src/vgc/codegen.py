@@ -308,7 +308,10 @@ class GuideGen:
         if size.const is not None:
             return str(size.const)
         arg = self.names.py(size.arg)
-        return f"len({arg})" if size.length_of else arg
+        if size.length_of:  # len(ARG): the generated module has no builtins
+            self.uses.add("jnp")
+            return f"jnp.shape({arg})[0]"
+        return arg
 
     def emit_PlateIR(self, it: C.PlateIR) -> None:
         s = it.stmt

@@ -53,12 +53,12 @@ def _restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
     return __import__(name, globals, locals, fromlist, level)
 
 
-# Everything codegen writes: defs, assignments, returns, calls, arithmetic, literals, subscripts.
+# Everything codegen writes: defs, assignments, returns, calls, arithmetic, literals, subscripts, plates.
 _ALLOWED_NODES = (
     ast.Module, ast.Expr, ast.Import, ast.ImportFrom, ast.alias, ast.FunctionDef, ast.arguments, ast.arg,
     ast.Assign, ast.Return, ast.Name, ast.Load, ast.Store, ast.Attribute, ast.Call, ast.keyword, ast.Constant,
     ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Pow, ast.USub, ast.UAdd,
-    ast.Tuple, ast.List, ast.Dict, ast.Subscript, ast.Slice,
+    ast.Tuple, ast.List, ast.Dict, ast.Subscript, ast.Slice, ast.With, ast.withitem, ast.Pass,
 )  # fmt: skip
 
 

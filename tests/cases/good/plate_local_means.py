@@ -23,6 +23,6 @@ def local_means(y):
     # line 6: param w = 1.0 : positive
     w = numpyro.param("w", 1.0, constraint=constraints.positive)
     # line 7: plate data(len(y), subsample=100)
-    with numpyro.plate("data", len(y), subsample_size=100) as data_idx:
+    with numpyro.plate("data", jnp.shape(y)[0], subsample_size=100) as data_idx:
         # line 8: z ~ Normal(a * mu + c * y[data] + d, w)
         numpyro.sample("z", dist.Normal(a * mu + c * jnp.asarray(y)[data_idx] + d, w))
