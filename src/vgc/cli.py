@@ -8,11 +8,10 @@ only on success. Nothing here imports jax.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
-from pathlib import Path
+from types import SimpleNamespace
 
 from . import __version__, compiler
 from . import diagnostics as D
@@ -26,7 +25,8 @@ class _Usage(Exception):
 def read(path: str) -> tuple[str | None, list[D.Diagnostic]]:
     """The file's text, or a VG100 diagnostic locating the first byte that is not UTF-8."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise _Usage(f"cannot read {path}: {e.strerror or e}") from None
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
@@ -50,11 +50,14 @@ def read(path: str) -> tuple[str | None, list[D.Diagnostic]]:
 
 def _shown(path: str) -> str:
     """The file as text for showing the offending line, undecodable bytes replaced."""
-    return Path(path).read_bytes().decode("utf-8", "replace").removeprefix("\ufeff")
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace").removeprefix("\ufeff")
 
 
 def write_atomic(path: str, text: str) -> None:
     """Write through a temporary file in the same directory and rename it over ``path``."""
+    from pathlib import Path  # not on `vgc check`'s path
+
     target = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
@@ -160,8 +163,10 @@ def cmd_lsp(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``vgc`` argument parser."""
+def build_parser():
+    """The ``vgc`` argument parser (an ``argparse.ArgumentParser``)."""
+    import argparse
+
     p = argparse.ArgumentParser(prog="vgc", description="Compile VG variational guides to NumPyro.")
     p.add_argument("--version", action="version", version=f"vgc {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -193,9 +198,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _quick_check(argv: list[str]):
+    """The arguments of a plain ``vgc check FILE [--format text|json]``, parsed without argparse, else None.
+
+    ``vgc check`` runs on every save in editors and pre-commit hooks: argparse and the modules it
+    imports (gettext, locale) cost as much as the rest of vgc's start-up (issue 8). Anything else,
+    including every malformed command line, goes to argparse, which also gives the messages.
+    """
+    forms = {2: (1, None), 4: (1, 3) if argv[2:3] == ["--format"] else (3, 2) if argv[1:2] == ["--format"] else None}
+    form = forms.get(len(argv)) if argv[:1] == ["check"] else None
+    if form is None:
+        return None
+    file, fmt = argv[form[0]], argv[form[1]] if form[1] is not None else "text"
+    if file.startswith("-") or fmt not in ("text", "json"):
+        return None
+    return SimpleNamespace(command="check", file=file, format=fmt, run=cmd_check)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``vgc`` command."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _quick_check(argv) or build_parser().parse_args(argv)
     try:
         return args.run(args)
     except _Usage as e:

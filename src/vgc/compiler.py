@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+import os
+from typing import NamedTuple
 
 from . import checker, parser
 from . import diagnostics as D
 from .nodes import Span
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """What compiling one source gives: the module text (None on error) and every diagnostic."""
 
     code: str | None
@@ -26,7 +25,7 @@ class Result:
 
 def default_guide_name(file: str) -> str:
     """A bare-statement file's guide is named after the file when that is a valid name, else ``guide``."""
-    stem = Path(file).stem if file and not file.startswith("<") else ""
+    stem = os.path.splitext(os.path.basename(file))[0] if file and not file.startswith("<") else ""
     return stem if stem.isidentifier() and not stem.startswith("__") else "guide"
 
 
@@ -63,4 +62,4 @@ def _run(source: str, file: str, generate: bool, numeric_jacobians: bool, report
         return Result("", diags, names)
     from . import codegen  # not needed (nor imported) by `vgc check`
 
-    return Result(codegen.generate(guides, Path(file).name if not file.startswith("<") else file), diags, names)
+    return Result(codegen.generate(guides, os.path.basename(file) if not file.startswith("<") else file), diags, names)

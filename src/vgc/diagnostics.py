@@ -9,7 +9,7 @@ problem it can find.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .nodes import Span
 
@@ -17,8 +17,7 @@ ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Code:
+class Code(NamedTuple):
     """A diagnostic code: ``VG`` and three digits, never reused for another meaning."""
 
     code: str
@@ -95,8 +94,7 @@ EMPTY_GUIDE = _code("VG606", WARNING, "guide samples nothing")
 INTERNAL = _code("VG900", ERROR, "internal compiler error")
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """One finding: a stable code, its severity, where, what and how to fix it."""
 
     code: str
@@ -119,12 +117,14 @@ class Diagnostic:
                 "end_column": s.end_column}
 
 
-@dataclass
 class Reporter:
     """Collects diagnostics for one source text."""
 
-    file: str = "<string>"
-    items: list[Diagnostic] = field(default_factory=list)
+    __slots__ = ("file", "items")
+
+    def __init__(self, file: str = "<string>", items: list[Diagnostic] | None = None):
+        self.file = file
+        self.items: list[Diagnostic] = [] if items is None else items
 
     def report(self, code: Code, span: Span, message: str, hint: str = "") -> None:
         """Record a diagnostic of registered ``code`` at ``span``."""

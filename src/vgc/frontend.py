@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import keyword
 import math
+import os
 import unicodedata
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import NamedTuple
 
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -26,10 +25,12 @@ _OPS = {"±": "+-", "·": "@", "**": "^"}
 
 def grammar_text() -> str:
     """The grammar shipped in the wheel (``vgc/grammar/vg.lark``), or the checkout's ``grammar/``."""
-    packaged = resources.files("vgc").joinpath("grammar/vg.lark")
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parents[2] / "grammar" / "vg.lark").read_text(encoding="utf-8")
+    # os.path, not importlib.resources: `vgc check` would import zipfile and pathlib for it (issue 8)
+    here = os.path.dirname(os.path.abspath(__file__))
+    packaged = os.path.join(here, "grammar", "vg.lark")
+    path = packaged if os.path.isfile(packaged) else os.path.join(here, "..", "..", "grammar", "vg.lark")
+    with open(path, encoding="utf-8") as f:
+        return f.read()
 
 
 class _BracketNewlines:

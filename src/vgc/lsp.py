@@ -2,10 +2,13 @@
 
 Features: diagnostics on open and change (full document sync; cleared on close), hover (distributions,
 functions, constraints and keywords from :mod:`vgc.registry`; the params, draws, lets and model arguments of
-the guide; for a transformed latent the log-Jacobian the compiler derived and the draws it consumed),
-completion (names defined above the cursor in the same guide, functions, distributions, keywords;
-constraints after ``:``; distributions first after ``~``) and whole-document formatting with
-:func:`vgc.fmt.format_source`.
+the guide; on a site its batch shape (from its plates) and event shape; for a transformed latent the
+log-Jacobian the compiler derived and the draws it consumed; a plate's name, in its header or in
+``ARG[NAME]``: the plate's size, subsample and dim; a plate option: what it means), completion (names
+defined above the cursor in the same guide and visible there — a name defined in a plate only inside it —,
+functions, distributions, keywords; constraints after ``:``; distributions first after ``~``; in a plate
+header ``len(`` and the guide's arguments for the size, ``subsample=`` and ``dim=`` after it; the open
+plates in ``ARG[``) and whole-document formatting with :func:`vgc.fmt.format_source`.
 
 The compiler counts lines from 1 and columns in code points from 1 (end exclusive); LSP counts both from 0
 and columns in the units of the negotiated position encoding, UTF-16 code units by default (a character
@@ -200,7 +203,24 @@ KEYWORD_DOCS = {
     "every part after the name is optional.",
     "let": "`let NAME = EXPR` — a local value, never a site.",
     "guide": "`guide NAME(ARGS) { ... }` — a guide block; `ARGS` are the model's arguments.",
+    "plate": "`plate NAME(SIZE, subsample=K, dim=D) { ... }` — the model's `numpyro.plate(NAME, SIZE, "
+    "subsample_size=K, dim=D)`; `SIZE` is a whole number, a guide argument or `len(ARG)`, the options are "
+    "optional. Inside, everything is written per element: the plates add batch dimensions on the left; "
+    "`ARG[NAME]` reads `ARG` at the plate's indices. A name defined inside is visible only inside.",
 }
+
+PLATE_OPTION_DOCS = {
+    "subsample": "`subsample=K` (plate option) — `subsample_size=K`: each step visits a random subset of K "
+    "elements (a whole number or a guide argument, at most a constant SIZE); `ARG[NAME]` reads those rows, and "
+    "a `param` inside is stored in full and trained only on the rows visited.",
+    "dim": "`dim=D` (plate option) — the batch dimension of the plate, a negative whole number; without it the "
+    "outermost plate takes -1 and each inner plate the next one to the left, as NumPyro allocates them.",
+}
+
+LEN_DOC = (
+    "```vg\nplate NAME(len(ARG))\n```\n`len(ARG)` — the length of guide argument ARG's first axis "
+    "(`jnp.shape(ARG)[0]`); valid only as a plate's size."
+)
 
 MIX_DOC = (
     "```vg\nMix(WEIGHTS?, COMPONENT, ...)\n```\n"
@@ -266,6 +286,8 @@ def registry_markdown(name: str) -> str | None:
         return func_markdown(R.FUNCTIONS[name])
     if name in R.CONSTRAINTS:
         return constraint_markdown(R.CONSTRAINTS[name])
+    if name == R.LEN:
+        return LEN_DOC
     if name == R.FACTOR:
         return "`factor` is not a sampler: in a guide it only adds a term to the ELBO (VG301)."
     if name in R.IMPROPER_DISTRIBUTIONS:
@@ -308,9 +330,47 @@ def _contains(span: N.Span, at: tuple[int, int]) -> bool:
     return (span.line, span.column) <= at <= (span.end_line, span.end_column)
 
 
-def _closed(source: Source, g: N.GuideDef) -> bool:
-    text = source.line(g.span.end_line - 1)
-    return 0 < g.span.end_column - 1 <= len(text) and text[g.span.end_column - 2] == "}"
+def _closed(source: Source, block: N.GuideDef | N.Plate) -> bool:
+    """Whether a block ends with its ``}`` (recovery ends an unclosed one at its last statement)."""
+    text = source.line(block.span.end_line - 1)
+    return 0 < block.span.end_column - 1 <= len(text) and text[block.span.end_column - 2] == "}"
+
+
+def _inside(source: Source, plate: N.Plate, at: tuple[int, int]) -> bool:
+    """Whether ``at`` is in the plate (before its ``}``; an unclosed plate runs to the end of the text)."""
+    span = plate.span
+    return (span.line, span.column) < at and (at < (span.end_line, span.end_column) or not _closed(source, plate))
+
+
+def _body_at(program: N.Program, source: Source, at: tuple[int, int]) -> tuple[int | None, tuple[N.Stmt, ...]]:
+    """The guide block containing ``at`` (its index; 0 for a bare file) and its statements."""
+    if not program.guides:
+        return 0, program.bare
+    index = guide_at(program, source, at)
+    return index, (() if index is None else program.guides[index].body)
+
+
+def _with_plates(body, plates=()):
+    """Every statement in ``body``, plates' bodies included, with the plates around it (outermost first)."""
+    for s in body:
+        yield s, plates
+        if isinstance(s, N.Plate):
+            yield from _with_plates(s.body, (*plates, s))
+
+
+def _stmt_exprs(s: N.Stmt) -> list:
+    """The expressions a statement holds (a plate: its header's)."""
+    if isinstance(s, N.Param):
+        return [*(s.shape or ()), s.init, s.constraint]
+    if isinstance(s, N.Sample):
+        return [s.dist]
+    if isinstance(s, (N.Assign, N.Let)):
+        return [s.value]
+    if isinstance(s, N.ExprStmt):
+        return [s.expr]
+    if isinstance(s, N.Plate):
+        return [s.size, *(o.value for o in s.options)]
+    return []
 
 
 def guide_at(program: N.Program, source: Source, at: tuple[int, int]) -> int | None:
@@ -418,28 +478,136 @@ def transform_markdown(g: ir.GuideIR, item: ir.TransformIR, name: str) -> str:
     return "\n\n".join(lines)
 
 
+# ---------------------------------------------------------------- plates and site shapes
+
+
+def _walk_plates(items, plates=()):
+    """Every IR record with the plates (``PlateIR``, outermost first) around it."""
+    for it in items:
+        yield it, plates
+        if isinstance(it, ir.PlateIR):
+            yield from _walk_plates(it.items, (*plates, it))
+
+
+def _size_text(size: ir.PlateSize | None, expr: N.Expr | None) -> str:
+    """A plate size as written: ``8``, ``J`` or ``len(y)``."""
+    if size is not None and size.const is not None:
+        return str(size.const)
+    if size is not None and size.arg is not None:
+        return f"len({size.arg})" if size.length_of else size.arg
+    return "?" if expr is None else unparse.expr(expr)
+
+
+def _option(plate: N.Plate, name: str) -> N.Expr | None:
+    return next((o.value for o in plate.options if o.name == name), None)
+
+
+def _plate_sizes(p: ir.PlateIR) -> tuple[str, str | None]:
+    """``(size, subsample)`` texts of a checked plate (subsample None when the plate visits every element)."""
+    size = _size_text(p.size, p.stmt.size)
+    sub = _option(p.stmt, "subsample")
+    return size, (None if p.subsample is None and sub is None else _size_text(p.subsample, sub))
+
+
+def _tuple_text(dims) -> str:
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _event_text(site: ir.Site) -> str:
+    if site.event_shape is None or site.event_dim is None:
+        return "event shape unknown at compile time"
+    shape = "scalar" if site.event_shape == () else _tuple_text([str(d) for d in site.event_shape])
+    return f"event shape {shape} (event_dim {site.event_dim})"
+
+
+def site_shape_text(site: ir.Site, plates: tuple[ir.PlateIR, ...]) -> str:
+    """``batch shape (J,) from plate `J` (dim -1); event shape scalar (event_dim 0)``: a site's shapes, the
+    batch shape as the plates make it (a subsampled plate: the subsample size)."""
+    by_name = {p.stmt.name: p for p in plates}
+    texts = {}
+    for pd in site.layout.plates:
+        p = by_name.get(pd.name)
+        size, sub = _plate_sizes(p) if p is not None else (str(pd.size) if pd.size is not None else "?", None)
+        detail = f"dim {pd.dim}" + (f"; subsample {sub} of {size}" if sub is not None else "")
+        texts[pd.name] = (sub if sub is not None else size, f"`{pd.name}` ({detail})")
+    if not texts:
+        batch = "batch shape () — outside any plate"
+    else:
+        dims = [texts[a][0] if a is not None else "1" for a in site.layout.batch_axes()]
+        which = "plate" if len(texts) == 1 else "plates"
+        batch = f"batch shape {_tuple_text(dims)} from {which} " + ", ".join(t[1] for t in texts.values())
+    text = f"{batch}; {_event_text(site)}"
+    if site.kind is ir.SiteKind.PARAM and any(_plate_sizes(p)[1] is not None for p in plates):
+        full = [_plate_sizes(by_name[a])[0] if a in by_name else "1" for a in site.layout.batch_axes()]
+        full += [str(d) for d in site.event_shape or ()]
+        text += f"; stored in full as {_tuple_text(full)}, each step reads the rows it visits"
+    return text
+
+
+def _site_line(g: ir.GuideIR, name: str, plates: tuple[ir.PlateIR, ...]) -> str:
+    site = next((s for s in ir.sites(g) if s.name == name), None)
+    return "" if site is None else f"\n\nSite `{name}`: {site_shape_text(site, plates)}."
+
+
+def plate_markdown(g: ir.GuideIR | None, plate: N.Plate) -> str:
+    """Hover text of a plate: its header, size, subsample, dim and the sites inside it."""
+    found = None if g is None else next(
+        ((p, around) for p, around in _walk_plates(g.items) if isinstance(p, ir.PlateIR) and p.stmt is plate), None
+    )
+    head = f"```vg\n{unparse.stmt(plate)}\n```\n**plate** `{plate.name}` (`numpyro.plate`)"
+    if found is None:  # the header was rejected: what it says
+        sub = _option(plate, "subsample")
+        dim = _option(plate, "dim")
+        facts = [f"size {_size_text(None, plate.size)}"]
+        facts += [f"subsample {unparse.expr(sub)}"] if sub is not None else []
+        facts += [f"dim {unparse.expr(dim)}"] if dim is not None else []
+        return f"{head}: {', '.join(facts)} (the header has errors: see the diagnostics)."
+    p, around = found
+    size, sub = _plate_sizes(p)
+    facts = [f"size {size}" + (f" (the length of `{p.size.arg}`'s first axis)" if p.size.length_of else "")]
+    if sub is not None:
+        facts.append(f"subsample {sub} of {size} (a random subset each step)")
+    else:
+        facts.append("no subsampling")
+    if p.explicit_dim:
+        facts.append(f"dim {p.dim}")
+    else:
+        where = f"inside `{around[-1].stmt.name}`" if around else "the outermost plate"
+        facts.append(f"dim {p.dim} (allocated: {where})")
+    text = f"{head}: {'; '.join(facts)}."
+    span = plate.span
+    inside = [
+        s.name for s in ir.sites(g)
+        if (span.line, span.column) <= (s.span.line, s.span.column)
+        and (s.span.end_line, s.span.end_column) <= (span.end_line, span.end_column)
+    ]
+    if inside:
+        text += f"\n\nSites inside, batched by it: {', '.join(f'`{n}`' for n in inside)}."
+    return text
+
+
 def symbol_markdown(g: ir.GuideIR, name: str) -> str | None:
     """Hover text of a name the guide defines."""
     sym = g.symbols.get(name)
     if sym is None:
         return None
-    for item in g.walk():
+    for item, plates in _walk_plates(g.items):
         stmt = item.stmt
         if isinstance(item, ir.TransformIR) and any(t.id == name for t in stmt.targets):
-            return transform_markdown(g, item, name)
+            return transform_markdown(g, item, name) + _site_line(g, name, plates)
         if isinstance(item, ir.ParamIR) and stmt.name == name:
             text = f"```vg\n{unparse.stmt(stmt)}\n```\n**param** `{name}`: {_shape_text(item.shape)}, "
             cargs = ", ".join(unparse.expr(a) for a in item.constraint_args)
             text += f"constraint `{item.constraint}{f'({cargs})' if cargs else ''}`"
             text += "" if stmt.init is not None else " (default initial value)"
-            return text + "."
+            return text + "." + _site_line(g, name, plates)
         if isinstance(item, ir.SampleIR) and stmt.name == name:
             text = f"```vg\n{unparse.stmt(stmt)}\n```\n**draw** `{name}`: {_shape_text(sym.shape)}"
             if sym.consumed_at is not None:
                 text += f"; an auxiliary site, consumed by the transform on line {sym.consumed_at}"
             else:
                 text += "; a latent site"
-            return text + "."
+            return text + "." + _site_line(g, name, plates)
         if isinstance(item, ir.LetIR) and stmt.name == name:
             return f"```vg\n{unparse.stmt(stmt)}\n```\n**let** `{name}`: a local value, never a site " \
                 f"({_shape_text(sym.shape)})."
@@ -464,17 +632,42 @@ def hover(text: str, position: types.Position, path: str = "<string>", encoding=
     md = None
     if word.text in KEYWORD_DOCS:
         md = registry_markdown(word.text)
-    elif not word.call:
-        program, reporter = _parse(text)
-        guides = checker.check_program(program, reporter, compiler.default_guide_name(path))
-        index = guide_at(program, source, (line, column)) if program.guides else 0
-        if index is not None and index < len(guides):
-            md = symbol_markdown(guides[index], word.text)
+    else:
+        md = _program_markdown(text, source, path, word, (line, column))
     if md is None:
         md = registry_markdown(word.text)
     if md is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=md), range=rng)
+
+
+def _starts_at(span: N.Span, word: Word) -> bool:
+    return (span.line, span.column) == (word.line, word.start)
+
+
+def _program_markdown(text: str, source: Source, path: str, word: Word, at: tuple[int, int]) -> str | None:
+    """Hover text from the program: a plate's name or option, a name the guide defines."""
+    program, reporter = _parse(text)
+    index, body = _body_at(program, source, at)
+    if index is None:
+        return None
+    guides = checker.check_program(program, reporter, compiler.default_guide_name(path))
+    g = guides[index] if index < len(guides) else None
+    for s, plates in _with_plates(body):
+        if isinstance(s, N.Plate):
+            if _starts_at(s.name_span, word):
+                return plate_markdown(g, s)
+            for o in s.options:
+                if _starts_at(o.span, word):
+                    return PLATE_OPTION_DOCS.get(o.name)
+        for e in _stmt_exprs(s):
+            for x in N.walk(e) if e is not None else ():
+                if isinstance(x, N.Index) and _starts_at(x.plate.span, word):  # ARG[NAME]: the open plate NAME
+                    plate = next((p for p in reversed(plates) if p.name == x.plate.id), None)
+                    return None if plate is None else plate_markdown(g, plate)
+    if word.call or g is None:
+        return None
+    return symbol_markdown(g, word.text)
 
 
 # ---------------------------------------------------------------- completion
@@ -496,27 +689,100 @@ def _stmt_names(s: N.Stmt) -> list[tuple[str, str]]:
     return []
 
 
-def names_in_scope(text: str, line: int, column: int) -> list[tuple[str, str]]:
-    """``(name, kind)`` for the guide arguments and the names defined by statements that end before the
-    1-based ``(line, column)``, in the guide that contains it."""
+def _scope_at(text: str, line: int, column: int) -> tuple[list[tuple[str, str]], list[N.Plate]]:
+    """The names visible at the 1-based ``(line, column)`` (see :func:`names_in_scope`) and the plates open
+    there, outermost first."""
     program, _ = _parse(text)
+    source = Source.of(text)
     at = (line, column)
-    if program.guides:
-        index = guide_at(program, Source.of(text), at)
-        if index is None:
-            return []
-        g = program.guides[index]
-        out = [(a.id, "arg") for a in g.args or ()]
-        body = g.body
-    else:
-        out, body = [], program.bare
-    for s in body:
-        if (s.span.end_line, s.span.end_column) < at:
-            out += _stmt_names(s)
+    index, body = _body_at(program, source, at)
+    if index is None:
+        return [], []
+    out = [(a.id, "arg") for a in program.guides[index].args or ()] if program.guides else []
+    plates: list[N.Plate] = []
+    while True:
+        inner = None
+        for s in body:
+            if isinstance(s, N.Plate):
+                if _inside(source, s, at):  # a plate's names are visible only inside it
+                    inner = s
+            elif (s.span.end_line, s.span.end_column) < at:
+                out += _stmt_names(s)
+        if inner is None:
+            break
+        plates.append(inner)
+        body = inner.body
     first: dict[str, str] = {}
     for name, kind in out:
         first.setdefault(name, kind)
-    return list(first.items())
+    return list(first.items()), plates
+
+
+def names_in_scope(text: str, line: int, column: int) -> list[tuple[str, str]]:
+    """``(name, kind)`` for the guide arguments and the names defined by statements that end before the
+    1-based ``(line, column)``, in the guide that contains it and visible there: a name defined inside a plate
+    only inside that plate (and the plates nested in it)."""
+    return _scope_at(text, line, column)[0]
+
+
+@dataclass
+class _Bracket:
+    """An open ``(`` or ``[`` before the cursor, as :func:`bracket_context` sees it."""
+
+    kind: str  # "header" (a plate header's parentheses), "len" (`len(` in one), "index" (`NAME[`), "other"
+    owner: str | None = None  # the name before it
+    commas: int = 0  # at its own depth
+    last_name: str | None = None  # the last name at its own depth
+    option: str | None = None  # in a header: the option whose value follows (`subsample=`)
+    options: tuple[str, ...] = ()  # in a header: the options already written
+
+
+_SCAN = re.compile(r"(?P<comment>#[^\r\n]*)|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[^\W\d]\w*)"
+                   r"|(?P<space>\s+)|(?P<other>.)", re.S)
+
+
+def bracket_context(before: str) -> _Bracket | None:
+    """The innermost bracket open at the end of ``before`` (the document up to the cursor), or None.
+
+    A plate header's ``(`` is one right after ``plate NAME``. Braces and ``;`` cannot be inside brackets, so
+    they close whatever is open (an unfinished header never captures the rest of the file).
+    """
+    stack: list[_Bracket] = []
+    recent: list[str] = []  # the last significant tokens
+    for m in _SCAN.finditer(before):
+        kind, tok = m.lastgroup, m.group()
+        if kind in ("comment", "space"):
+            continue
+        top = stack[-1] if stack else None
+        if kind == "name":  # keywords are spelled exactly; other names are read after NFKC
+            if top is not None:
+                top.last_name = unicodedata.normalize("NFKC", tok)
+        elif tok == "(":
+            if len(recent) >= 2 and recent[-2] == "plate" and recent[-1] not in R.KEYWORDS \
+                    and re.fullmatch(r"[^\W\d]\w*", recent[-1]):
+                stack.append(_Bracket("header", recent[-1]))
+            elif recent and unicodedata.normalize("NFKC", recent[-1]) == R.LEN and top is not None \
+                    and top.kind == "header":
+                stack.append(_Bracket("len", R.LEN))
+            else:
+                stack.append(_Bracket("other", recent[-1] if recent else None))
+        elif tok == "[":
+            named = len(recent) >= 1 and re.fullmatch(r"[^\W\d]\w*", recent[-1]) and recent[-1] not in R.KEYWORDS
+            shape = len(recent) >= 2 and recent[-2] == "param"
+            stack.append(_Bracket("index" if named and not shape else "other", recent[-1] if named else None))
+        elif tok in ")]":
+            if stack:
+                stack.pop()
+        elif tok in "{};":
+            stack.clear()
+        elif top is not None and tok == ",":
+            top.commas += 1
+            top.option = top.last_name = None
+        elif top is not None and tok == "=" and top.kind == "header" and top.last_name is not None:
+            top.option = top.last_name
+            top.options += (top.last_name,)
+        recent = [*recent[-1:], tok]
+    return stack[-1] if stack else None
 
 
 def _item(label, kind, detail, doc, rank) -> types.CompletionItem:
@@ -530,10 +796,58 @@ def _item(label, kind, detail, doc, rank) -> types.CompletionItem:
     )
 
 
+def _arg_items(text: str, line: int, column: int) -> list[types.CompletionItem]:
+    return [
+        _item(name, types.CompletionItemKind.Variable, _KIND_TEXT["arg"], None, 0)
+        for name, kind in names_in_scope(text, line, column)
+        if kind == "arg"
+    ]
+
+
+def _bracket_completions(text: str, source: Source, line: int, start: int) -> list[types.CompletionItem] | None:
+    """Completions in a plate header (size: ``len(`` and the arguments; then ``subsample=``, ``dim=``; a
+    subsample's value: the arguments) and in ``ARG[`` (the plates open here); None elsewhere."""
+    before = "\n".join([*source.lines[: line - 1], source.line(line - 1)[: start - 1]])
+    ctx = bracket_context(before)
+    if ctx is None:
+        return None
+    if ctx.kind == "header":
+        if ctx.commas == 0:
+            size = types.CompletionItem(
+                label=R.LEN, kind=types.CompletionItemKind.Function, detail="len(ARG): the length of ARG's first axis",
+                documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=LEN_DOC),
+                sort_text=f"1{R.LEN}", insert_text=f"{R.LEN}(",
+            )
+            return [*_arg_items(text, line, start), size]
+        if ctx.option is None:
+            return [
+                types.CompletionItem(
+                    label=f"{o}=", kind=types.CompletionItemKind.Property, detail="plate option",
+                    documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=PLATE_OPTION_DOCS[o]),
+                    sort_text=f"0{o}", insert_text=f"{o}=",
+                )
+                for o in R.PLATE_OPTIONS
+                if o not in ctx.options
+            ]
+        return _arg_items(text, line, start) if ctx.option == "subsample" else []
+    if ctx.kind == "len":
+        return _arg_items(text, line, start)
+    if ctx.kind == "index":
+        names, plates = _scope_at(text, line, start)
+        if dict(names).get(ctx.owner) != "arg":
+            return None
+        return [
+            _item(name, types.CompletionItemKind.Module, "plate open here", None, 0)
+            for name in dict.fromkeys(p.name for p in reversed(plates))
+        ]
+    return None
+
+
 def completions(text: str, position: types.Position, encoding=UTF16) -> list[types.CompletionItem]:
     """What may be written at ``position``: constraints after ``:``, distributions first after ``~``, else
-    the names defined above in the same guide, then functions, distributions and (at a statement's start)
-    keywords. Nothing in a comment."""
+    the names defined above in the same guide and visible here, then functions, distributions and (at a
+    statement's start) keywords; in a plate header what it takes, in ``ARG[`` the open plates. Nothing in
+    a comment."""
     source = Source.of(text)
     line, column = from_position(source, position, encoding)
     before = source.line(line - 1)[: column - 1]
@@ -543,6 +857,9 @@ def completions(text: str, position: types.Position, encoding=UTF16) -> list[typ
             return []
         if m.lastgroup == "name" and m.end() == len(before):
             start = m.start()
+    bracket = _bracket_completions(text, source, line, start + 1)
+    if bracket is not None:
+        return bracket
     lead = before[:start].rstrip()
     if lead.endswith(":"):
         return [

@@ -10,15 +10,20 @@ checks they stay equal and that the lexer splits every example into the same tok
 
 Token types:
 
-- ``param``, ``let``, ``guide`` (registry class ``keyword``): ``Keyword.Declaration`` — each one
-  declares a name. A keyword only when spelled exactly so, as in the compiler (a fullwidth ``ｐａｒａｍ``
-  is a name, which the checker rejects).
+- ``param``, ``let``, ``guide``, ``plate`` (registry class ``keyword``): ``Keyword.Declaration`` — each
+  one declares a name. A keyword only when spelled exactly so, as in the compiler (a fullwidth
+  ``ｐａｒａｍ`` is a name, which the checker rejects).
 - the guide's name in ``guide NAME(`` / ``guide NAME {``: ``Name.Function`` (the guide is a Python
-  function). Recognised by its shape — a keyword, a name, then ``(`` or ``{`` — as in the grammar's
+  function). Recognised by its shape — ``guide``, a name, then ``(`` or ``{`` — as in the grammar's
   ``guide_head``.
+- the plate's name in ``plate NAME(``: ``Name.Label`` (a label in its own namespace, like a site name).
+- in a plate header's parentheses, an option name followed by ``=`` (registry class ``plate_option``:
+  ``subsample``, ``dim``, after NFKC): ``Name.Attribute``. The options are not reserved words, so
+  anywhere else (``param dim = 1.0``, ``Normal(dim=0)``, ``plate p(dim)``) they are plain names; keyword
+  arguments of distributions (``Normal(loc=0)``) stay plain names as before.
 - distributions, ``Mix`` included (``distribution``): ``Name.Class`` — they are NumPyro distribution
   classes, and a different token from the functions lets a style tell ``Normal(…)`` from ``exp(…)``.
-- functions (``function``): ``Name.Builtin``.
+- functions, ``len`` included (``function``): ``Name.Builtin``.
 - constraints (``constraint``): ``Name.Constant``.
 - ``factor`` and the improper and discrete families (``invalid``): ``Name.Exception``, which styles
   show prominently. They are valid tokens, so they are deliberately not ``Error``: the checker rejects
@@ -43,12 +48,12 @@ import re
 import unicodedata
 from typing import ClassVar
 
-from pygments.lexer import RegexLexer, bygroups
+from pygments.lexer import RegexLexer, bygroups, include
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, Whitespace
 
 from .registry import OPERATORS, highlight_words
 
-__all__ = ["CLASS_TOKENS", "NAME", "NUMBER", "VgLexer"]
+__all__ = ["CLASS_TOKENS", "CONTEXT_CLASSES", "NAME", "NUMBER", "VgLexer"]
 
 # grammar/vg.lark, verbatim.
 NAME = r"[^\W\d]\w*"
@@ -61,15 +66,26 @@ CLASS_TOKENS = {
     "function": Name.Builtin,
     "constraint": Name.Constant,
     "invalid": Name.Exception,
+    "plate_option": Name.Attribute,
 }
+# Classes highlighted only in one context (a plate header), not wherever the word appears.
+CONTEXT_CLASSES = frozenset({"plate_option"})
 
 _WORDS = highlight_words()
 _KEYWORDS = frozenset(_WORDS.get("keyword", ()))
 # Every other class, looked up by the NFKC form of a name. A class the lexer does not know yet
 # (added to the registry later) is highlighted as a plain Name rather than breaking Pygments.
-_NAMED = {word: CLASS_TOKENS.get(cls, Name) for cls, words in _WORDS.items() if cls != "keyword" for word in words}
+_NAMED = {
+    word: CLASS_TOKENS.get(cls, Name)
+    for cls, words in _WORDS.items()
+    if cls != "keyword" and cls not in CONTEXT_CLASSES
+    for word in words
+}
+_PLATE_OPTIONS = frozenset(_WORDS.get("plate_option", ()))
 
 _KEYWORD_RE = "|".join(re.escape(k) for k in sorted(_KEYWORDS, key=lambda k: (-len(k), k)))
+# The two block keywords (the grammar's guide_head and plate_head); editors/generate.py checks the registry has them.
+_GUIDE, _PLATE = "guide", "plate"
 _OPERATOR_RE = "|".join(
     re.escape(op) for op in sorted({op for ops in OPERATORS.values() for op in ops}, key=lambda s: (-len(s), s))
 )
@@ -86,6 +102,18 @@ def _name(lexer, match):
     yield match.start(), _name_token(word), word
 
 
+def _option(lexer, match):
+    """A name before ``=`` directly in a plate header: an option when it is one (after NFKC)."""
+    word = match.group()
+    known = unicodedata.normalize("NFKC", word) in _PLATE_OPTIONS and word not in _KEYWORDS
+    yield match.start(), CLASS_TOKENS["plate_option"] if known else _name_token(word), word
+
+
+def _nothing(lexer, match):
+    """No token: a lookahead that only changes the state."""
+    yield from ()
+
+
 def _number(lexer, match):
     text = match.group()
     yield match.start(), Number.Float if any(c in text for c in ".eE") else Number.Integer, text
@@ -100,20 +128,50 @@ class VgLexer(RegexLexer):
     mimetypes: ClassVar[list[str]] = ["text/x-vg"]
 
     tokens: ClassVar[dict] = {
-        "root": [
+        "layout": [
             (r"[ \t\f]+", Whitespace),
             (r"\n", Whitespace),
             (r"#[^\r\n]*", Comment.Single),
-            # guide_head: a keyword, then a name followed by `(` or `{`: the guide's name.
-            (
-                rf"({_KEYWORD_RE})([ \t\f]+)(?!(?:{_KEYWORD_RE})(?!\w))({NAME})(?=[ \t\f]*[({{])",
-                bygroups(CLASS_TOKENS["keyword"], Whitespace, Name.Function),
-            ),
+        ],
+        "token": [
             (NAME, _name),
             (NUMBER, _number),
             (_OPERATOR_RE, Operator),
             (r"[()\[\]{},;]", Punctuation),
             (r".", Error),  # also what Pygments does by itself; explicit so every character is covered
+        ],
+        "root": [
+            include("layout"),
+            # guide_head: `guide`, then a name followed by `(` or `{`: the guide's name.
+            (
+                rf"({_GUIDE})([ \t\f]+)(?!(?:{_KEYWORD_RE})(?!\w))({NAME})(?=[ \t\f]*[({{])",
+                bygroups(CLASS_TOKENS["keyword"], Whitespace, Name.Function),
+            ),
+            # plate_head: `plate`, a name, then `(`: the plate's name, then its header up to the matching `)`.
+            (
+                rf"({_PLATE})([ \t\f]+)(?!(?:{_KEYWORD_RE})(?!\w))({NAME})([ \t\f]*)(\()",
+                bygroups(CLASS_TOKENS["keyword"], Whitespace, Name.Label, Whitespace, Punctuation),
+                "plate-header",
+            ),
+            include("token"),
+        ],
+        # Directly in a plate header's parentheses: `NAME =` is an option. A brace cannot be in a header,
+        # so one ends a header whose `)` is missing.
+        "plate-header": [
+            include("layout"),
+            (rf"{NAME}(?=[ \t\f]*=)", _option),
+            (r"\(", Punctuation, "plate-parens"),
+            (r"\)", Punctuation, "#pop"),
+            (r"(?=[{}])", _nothing, "#pop"),
+            include("token"),
+        ],
+        # Parentheses inside a plate header (`len(y)`): their `)` does not end the header.
+        "plate-parens": [
+            include("layout"),
+            (r"\(", Punctuation, "#push"),
+            (r"\)", Punctuation, "#pop"),
+            (r"(?=[{}])", _nothing, "#pop:2"),
+            include("token"),
         ],
     }
 

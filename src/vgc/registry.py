@@ -6,14 +6,13 @@ docs and (later) the editor grammars. Nothing here imports jax.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Python keywords and the names the generated module binds must never be VG names
 # used as-is; see codegen.NameMap for how clashes with the latter are avoided.
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     """A distribution argument: its NumPyro name, its event rank, and whether it must be > 0."""
 
     name: str
@@ -22,8 +21,7 @@ class Arg:
     positive: bool = False
 
 
-@dataclass(frozen=True)
-class DistSpec:
+class DistSpec(NamedTuple):
     """A NumPyro distribution: its argument list and the rank of one draw (0 scalar, 1 vector)."""
 
     name: str
@@ -107,8 +105,7 @@ LEN = "len"  # only as a plate's size: `plate data(len(y))`
 PLATE_OPTIONS = ("subsample", "dim")  # `plate NAME(SIZE, subsample=K, dim=D)`; not reserved words
 
 
-@dataclass(frozen=True)
-class FuncSpec:
+class FuncSpec(NamedTuple):
     """A VG function: arity, whether it acts elementwise, and its monotonicity on its domain.
 
     ``monotone`` is True for bijections of their domain (usable in a transform),
@@ -150,8 +147,7 @@ FUNCTIONS: dict[str, FuncSpec] = {
 }
 
 
-@dataclass(frozen=True)
-class ConstraintSpec:
+class ConstraintSpec(NamedTuple):
     """A param constraint: how many numeric arguments it takes and its default initial value."""
 
     name: str
@@ -183,14 +179,18 @@ def highlight_words() -> dict[str, tuple[str, ...]]:
     (``editors/generate.py``) and the Pygments lexer (:mod:`vgc.pygments_lexer`).
 
     ``invalid`` are names the checker always refuses in a guide: ``factor`` (VG301), improper (VG303)
-    and discrete (VG304) families.
+    and discrete (VG304) families. ``function`` includes ``len`` (valid only as a plate's size, but a
+    function wherever it is called). ``plate_option`` are the plate's option names, which are not
+    reserved: editors highlight them only as an option in a plate header (``subsample=K``), every other
+    class wherever it appears.
     """
     return {
         "keyword": tuple(KEYWORDS),
         "distribution": tuple(sorted([*DISTRIBUTIONS, MIX])),
-        "function": tuple(sorted(FUNCTIONS)),
+        "function": tuple(sorted([*FUNCTIONS, LEN])),
         "constraint": tuple(sorted(CONSTRAINTS)),
         "invalid": tuple(sorted({FACTOR, *IMPROPER_DISTRIBUTIONS, *DISCRETE_DISTRIBUTIONS})),
+        "plate_option": tuple(PLATE_OPTIONS),
     }
 
 
