@@ -9,6 +9,8 @@ problem and never imports jax.
 
 from __future__ import annotations
 
+import math
+
 from . import diagnostics as D
 from . import nodes as N
 from . import registry as R
@@ -34,6 +36,7 @@ class GuideChecker:
         self.layouts: list[Layout] = [Layout()]  # the layout of the open plates, innermost last
         self.out: list[list] = [self.guide.items]  # where the next record goes
         self.open_plates: list[PlateIR] = []
+        self.plates: list[N.Plate] = []  # every plate, for the name clash check in `finish`
         for a in args or ():
             if a.id in self.guide.symbols:
                 self.r.report(D.REDEFINED, a.span, f"argument '{a.id}' is listed twice")
@@ -58,6 +61,7 @@ class GuideChecker:
         old = self.scope.free(name)
         if old is None:
             return True
+        self.scope.shadow(name)
         self.r.report(
             D.REDEFINED,
             span,
@@ -342,6 +346,7 @@ class GuideChecker:
         dim = allocate_dim(enclosing, explicit)
         info = PlateDim(s.name, dim, size.const)
         layout = Layout((*enclosing, info))
+        self.plates.append(s)
         record = PlateIR(s, size, subsample, dim, explicit is not None, layout, [])
         self.emit(record)
         self.scope.push(s)
@@ -399,6 +404,9 @@ class GuideChecker:
             value = -e.operand.value
         elif isinstance(e, N.Number):
             value = e.value
+        number = e.operand if isinstance(e, N.UnaryOp) else e
+        if isinstance(number, N.Number) and number.value == 0 and math.isinf(float(number.text)):
+            return None  # 1e400: VG104 already
         if value is None or value >= 0 or value != int(value):
             self.r.report(
                 D.BAD_PLATE_DIM,
@@ -421,6 +429,17 @@ class GuideChecker:
 
     def finish(self, span: N.Span) -> GuideIR:
         """Warnings that need the whole guide (unused params and empty guides only when it has no errors)."""
+        for p in self.plates:
+            sym = self.guide.symbols.get(p.name)
+            if sym is not None and sym.kind in (Kind.PARAM, Kind.RANDOM, Kind.LATENT):
+                what = {Kind.PARAM: "param", Kind.RANDOM: "draw", Kind.LATENT: "latent"}[sym.kind]
+                self.r.report(
+                    D.PLATE_NAMED_LIKE_SITE,
+                    p.name_span,
+                    f"plate '{p.name}' has the name of the {what} '{p.name}' (line {sym.span.line}): NumPyro "
+                    "keeps plates and sites in one trace, so one would hide the other",
+                    f"rename the plate or the {what}",
+                )
         clean = not self.r.has_errors
         sites = 0
         for sym in self.guide.symbols.values():

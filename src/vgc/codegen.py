@@ -135,7 +135,7 @@ class ExprGen:
         self.names = names
         self.uses = uses  # which imports/helpers the module needs
         self.guide = guide
-        self.indices = indices if indices is not None else {}  # plate name -> its index variable
+        self.indices = indices if indices is not None else {}  # plate name -> (its index variable, its dim)
 
     def info(self, e: N.Expr) -> tuple:
         """(per-element shape, plates) of an expression the checker evaluated; ``(None, ∅)`` otherwise."""
@@ -152,7 +152,11 @@ class ExprGen:
             return self.names.py(e.id)
         if isinstance(e, N.Index):
             self.uses.add("jnp")
-            return f"jnp.asarray({self.names.py(e.name.id)})[{self.indices[e.plate.id]}]"
+            index, dim = self.indices[e.plate.id]
+            text = f"jnp.asarray({self.names.py(e.name.id)})[{index}]"
+            if dim != -1:  # the data's first axis goes to the plate's dim: size-1 axes after it
+                text = f"jnp.expand_dims({text}, {tuple(range(1, -dim))!r})"
+            return text
         if isinstance(e, N.Vector):
             self.uses.add("jnp")
             if self.batched(e):
@@ -283,7 +287,7 @@ class GuideGen:
 
     def __init__(self, w: Writer, g: C.GuideIR, names: NameMap, uses: set[str]):
         self.w, self.g, self.names = w, g, names
-        self.indices: dict[str, str] = {}  # open plate -> the variable holding its (subsampled) indices
+        self.indices: dict[str, tuple[str, int]] = {}  # open plate -> (its (subsampled) indices, its dim)
         self.open: dict[str, C.PlateIR] = {}  # the plates around the statement being emitted
         self.x = ExprGen(names, uses, g, self.indices)
         self.uses = uses
@@ -322,13 +326,14 @@ class GuideGen:
             args.append(f"dim={it.dim}")
         head = f"with numpyro.plate({', '.join(args)})"
         if id(s) in self.g.indexed:
-            self.indices[s.name] = self.names.local(f"{s.name}_idx")
-            head += f" as {self.indices[s.name]}"
+            index = self.names.local(f"{s.name}_idx")
+            self.indices[s.name] = (index, it.dim)
+            head += f" as {index}"
         self.open[s.name] = it
         with self.w.block(head):
-            if it.items:
-                self.emit_items(it.items)
-            else:
+            start = len(self.w.lines)
+            self.emit_items(it.items)
+            if all(line.lstrip().startswith("#") for line in self.w.lines[start:]):  # nothing but comments
                 self.w.line("pass")
         del self.open[s.name]
         self.indices.pop(s.name, None)

@@ -92,7 +92,9 @@ class ExprChecker:
         sym = self.scope.lookup(e.id)
         if sym is None:
             hidden = self.scope.get(e.id)
-            if hidden is not None and hidden.kind is not Kind.BROKEN:
+            if hidden is not None and (hidden.kind is Kind.BROKEN or self.scope.shadowed(e.id)):
+                return Val(None, error=True)  # its statement was reported already
+            if hidden is not None:
                 inner = hidden.plates[len(self.scope.open)] if len(hidden.plates) > len(self.scope.open) else \
                     hidden.plates[-1]
                 self.r.report(
@@ -144,7 +146,8 @@ class ExprChecker:
                     D.BAD_INDEX,
                     e.span,
                     f"'{arg.id}' is not a guide argument: only the model's data can be indexed by a plate",
-                    f"list it in the guide's arguments, `guide NAME({arg.id}, ...)`",
+                    f"a value with one entry per element is defined inside the plate: write `param {arg.id}` "
+                    f"(or the draw) inside `plate {plate.id}` and use `{arg.id}` there",
                 )
             return Val(None, error=True)
         if not self.scope.is_open(plate.id):
@@ -153,7 +156,7 @@ class ExprChecker:
                 plate.span,
                 f"no plate '{plate.id}' is open here: `{arg.id}[{plate.id}]` reads {arg.id} at that plate's "
                 "current indices",
-                f"use it inside `plate {plate.id}(...) {{ ... }}`",
+                self.scope.suggest_plate(plate.id) or f"use it inside `plate {plate.id}(...) {{ ... }}`",
             )
             return Val(None, error=True)
         self.indexed.add(id(next(p for p in reversed(self.scope.open) if p.name == plate.id)))

@@ -246,12 +246,16 @@ class AstBuilder(Transformer):
         kept: dict[str, N.Keyword] = {}
         for o in options:
             if o.name not in PLATE_OPTIONS:
+                from .scope import did_you_mean
+
                 self.reporter.report(
                     D.BAD_PLATE_OPTION, o.span, f"a plate has no option '{o.name}'",
-                    "a plate takes its size, then optionally `subsample=K` and `dim=D`",
+                    did_you_mean(o.name, PLATE_OPTIONS)
+                    or "a plate takes its size, then optionally `subsample=K` and `dim=D`",
                 )
             elif o.name in kept:
-                self.reporter.report(D.BAD_PLATE_OPTION, o.span, f"the option '{o.name}' is given twice")
+                self.reporter.report(D.BAD_PLATE_OPTION, o.span, f"the option '{o.name}' is given twice",
+                                     "give each option once")
             else:
                 kept[o.name] = o
         return tuple(kept.values())

@@ -32,6 +32,20 @@ class Scope:
         self.table = table
         self.open: list[N.Plate] = []  # the plates around the current statement, outermost first
         self.budget = SUGGESTION_BUDGET
+        self.failed: list[tuple[str, tuple[N.Plate, ...]]] = []  # names whose redefinition was refused, where
+
+    def shadow(self, name: str) -> None:
+        """A definition of ``name`` here was refused (VG202): later uses here are not reported again."""
+        self.failed.append((name, self.plates))
+
+    def shadowed(self, name: str) -> bool:
+        """Whether a refused definition of ``name`` is visible here."""
+        return any(n == name and len(p) <= len(self.open) and all(a is b for a, b in zip(p, self.open))
+                   for n, p in self.failed)
+
+    def suggest_plate(self, name: str) -> str:
+        """A did-you-mean among the open plates' names."""
+        return did_you_mean(name, [p.name for p in self.open])
 
     # -- plates
     def push(self, plate: N.Plate) -> None:

@@ -120,10 +120,15 @@ class PlateDim(NamedTuple):
 
 
 def allocate_dim(enclosing: tuple[PlateDim, ...], explicit: int | None) -> int:
-    """The plate's ``dim``: as written, else −1 for an outer plate and the next one to the left inside."""
+    """The plate's ``dim``: as written, else the rightmost dim no enclosing plate occupies (as NumPyro
+    allocates it: −1 for an outer plate, the next one to the left inside)."""
     if explicit is not None:
         return explicit
-    return min((p.dim for p in enclosing), default=0) - 1
+    taken = {p.dim for p in enclosing}
+    dim = -1
+    while dim in taken:
+        dim -= 1
+    return dim
 
 
 class Layout(NamedTuple):

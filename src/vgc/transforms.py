@@ -166,6 +166,11 @@ class Analyzer:
         self.r = reporter
         self.evaluator = t.evaluator
 
+    def ordered(self, plates: frozenset) -> list[str]:
+        """Plate names outermost first (as open at the statement)."""
+        order = [p.name for p in self.scope.open]
+        return sorted(plates, key=lambda p: order.index(p) if p in order else len(order))
+
     def val(self, e: N.Expr) -> Val:
         """The value of an expression, without reporting (it was checked already)."""
         return self.evaluator.value(e, pm_ok=True)
@@ -248,15 +253,15 @@ class Analyzer:
                         "each random variable feeds at most one transform; draw another",
                     )
                 if sym.varies != self.t.plates:
-                    here = ", ".join(sorted(self.t.plates)) or "no plate"
-                    there = ", ".join(sorted(sym.varies)) or "no plate"
+                    here, there = self.ordered(self.t.plates), self.ordered(sym.varies)
                     self.reject(
                         D.CROSS_PLATE,
                         at,
-                        f"'{n}' is drawn in {_plates_text(sym.varies)} but transformed in "
-                        f"{_plates_text(self.t.plates)}: a transform is per element, so its draws must have "
+                        f"'{n}' is drawn in {_plates_text(there)} but transformed in {_plates_text(here)}: "
+                        "a transform is per element, so its draws must have "
                         "one value per element of the same plates",
-                        f"draw '{n}' inside the plate(s) of this transform ({here}; it is in {there})",
+                        f"draw '{n}' inside the plate(s) of this transform ({', '.join(here) or 'no plate'}; "
+                        f"it is in {', '.join(there) or 'no plate'})",
                     )
                 if sym.shape is None:
                     self.reject(
@@ -296,7 +301,8 @@ class Analyzer:
                     stmt.value.span,
                     "no closed form for this map's Jacobian, and inside a plate vgc does not compute it "
                     "numerically",
-                    "affine maps, monotone elementwise functions and their compositions get exact terms",
+                    "write linear maps with a constant matrix (`[x, y] = [[1, 1], [1, -1]] · [u1, u2]`) and "
+                    "compose them with monotone elementwise functions: those get exact terms",
                 )
         except _Rejected:
             return None
@@ -465,10 +471,9 @@ def analyze(t: Transform, reporter: D.Reporter) -> Plan | None:
     return Analyzer(t, reporter).run()
 
 
-def _plates_text(plates: frozenset) -> str:
-    if not plates:
+def _plates_text(names: list[str]) -> str:
+    if not names:
         return "no plate"
-    names = sorted(plates)
     return ("plate " if len(names) == 1 else "plates ") + ", ".join(f"'{n}'" for n in names)
 
 
