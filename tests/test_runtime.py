@@ -75,6 +75,21 @@ def test_per_element_log_jacobian_in_a_plate():
         assert tr["e"]["fn"].batch_shape == (3,) and tr["e"]["fn"].event_shape == ()
 
 
+def test_per_entry_log_jacobian_of_batch_draws():
+    """`x = a + c * e` with `e ~ ... : batch`: event dim 0, log q(x_i) = log N(e_i) - log c_i per entry."""
+    source = (ROOT / "tests" / "cases" / "good" / "batch_transforms.vg").read_text(encoding="utf-8")
+    (fn,) = _guides(source, False).values()
+    c = np.arange(1.0, 10.0)
+    with jax.enable_x64(True):
+        tr = trace(substitute(seed(fn, 2), {"c": c})).get_trace()
+        x, w = tr["x"]["fn"], tr["w"]["fn"]
+        assert (x.batch_shape, x.event_shape, w.batch_shape, w.event_shape) == ((9,), (), (3,), ())
+        np.testing.assert_allclose(np.asarray(x.log_prob(tr["x"]["value"])), -np.log(c), rtol=1e-12)
+        e2 = np.asarray(tr["e2"]["value"])
+        np.testing.assert_allclose(np.asarray(w.log_prob(tr["w"]["value"])), -np.log(np.cosh(e2)), rtol=1e-10)
+        assert tr["e"]["fn"].batch_shape == (9,) and tr["e"]["fn"].event_shape == ()
+
+
 # Monotone maps of R onto their range, and affine steps: random compositions must still agree.
 _UNARY = ["exp({})", "sinh({})", "arcsinh({})", "sigmoid({})", "softplus({})", "tanh({})", "-({})", "({})^3",
           "2^({})", "expm1({})"]

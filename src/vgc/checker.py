@@ -17,7 +17,7 @@ from . import registry as R
 from . import transforms as T
 from .dists import DistChecker
 from .exprs import ExprChecker
-from .ir import GuideIR, Kind, LetIR, ParamIR, PlateIR, PlateSize, SampleIR, Sym, TransformIR
+from .ir import GuideIR, Kind, LetIR, MixIR, ParamIR, PlateIR, PlateSize, SampleIR, Sym, TransformIR
 from .scope import Scope, did_you_mean
 from .shapes import Layout, PlateDim, Shape, allocate_dim
 from .values import Val, violates
@@ -247,10 +247,25 @@ class GuideChecker:
             if free:  # keep checking later statements against a placeholder
                 self.scope.define(Sym(s.name, Kind.RANDOM, s.name_span, None, used=True, varies=self.here))
             return
+        if s.batch and not self.batch_draw(s, d):
+            self.scope.define(Sym(s.name, Kind.RANDOM, s.name_span, None, used=True, varies=self.here))
+            return
         params, randoms = self.dist_deps(s.dist)
         self.scope.define(Sym(s.name, Kind.RANDOM, s.name_span, d.shape, params, randoms, quiet=failed,
-                              varies=self.here))
-        self.emit(SampleIR(s, d, self.layout))
+                              varies=self.here, batch=s.batch))
+        self.emit(SampleIR(s, d, self.layout, s.batch))
+
+    def batch_draw(self, s: N.Sample, d) -> bool:
+        """``x ~ DIST : batch``: a primitive distribution, outside plates (inside one, plates are the batch)."""
+        if isinstance(d, MixIR):
+            why, hint = "a mixture", "draw the mixture as one site (without `: batch`)"
+        elif self.layout.plates:
+            why, hint = "inside a plate", "use a nested plate for the extra batch dimension"
+        else:
+            return True
+        self.r.report(D.BAD_OPTION, s.span, f"`: batch` is not available for a draw {why}" if why[0] == "i"
+                      else f"`: batch` is not available for {why}", hint)
+        return False
 
     def dist_deps(self, e: N.Expr) -> tuple[frozenset, frozenset]:
         params, randoms = set(), set()
@@ -301,7 +316,7 @@ class GuideChecker:
                     if sym is not None:
                         params = params | sym.params
                 self.scope.define(Sym(t.id, Kind.LATENT, t.span, shape, params, used=True, quiet=plan is None,
-                                      varies=self.here))
+                                      varies=self.here, batch=plan is not None and plan.batch))
         if not names_ok or plan is None:
             for r_ in v.randoms:
                 sym = self.scope.get(r_)
@@ -311,7 +326,7 @@ class GuideChecker:
         for r_ in plan.consumed:
             self.scope.get(r_).consumed_at = s.span.line
             self.guide.auxiliary.add(r_)
-        self.emit(TransformIR(s, v.shape, plan, self.layout))
+        self.emit(TransformIR(s, v.shape, plan, self.layout, plan.batch))
 
     # -- plates
     def plate(self, s: N.Plate) -> None:

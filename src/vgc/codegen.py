@@ -465,7 +465,7 @@ class GuideGen:
     def emit_SampleIR(self, it: C.SampleIR) -> None:
         s = it.stmt
         infer = ', infer={"is_auxiliary": True}' if s.name in self.g.auxiliary else ""
-        self.bind(s.name, f"numpyro.sample({_q(s.name)}, {self.dist(it.dist)}{infer})")
+        self.bind(s.name, f"numpyro.sample({_q(s.name)}, {self.dist(it.dist, event=not it.batch)}{infer})")
 
     def emit_LetIR(self, it: C.LetIR) -> None:
         if it.stmt.name in self.read:
@@ -481,7 +481,7 @@ class GuideGen:
             density = self.numeric_jacobian(plan)
         if not s.is_list:
             (t,) = s.targets
-            event = len(it.shape or ())
+            event = 0 if it.batch else len(it.shape or ())
             self.bind(t.id, self.delta(t.id, value, density, event))
             return
         tmp = self.names.fresh("t")

@@ -43,7 +43,7 @@ BAD_NUMBER = _code("VG104", ERROR, "number out of range")
 BAD_TARGET = _code("VG105", ERROR, "invalid target")
 MIXED_PROGRAM = _code("VG106", ERROR, "guide blocks mixed with bare statements")
 TOO_DEEP = _code("VG107", ERROR, "nesting too deep")
-BAD_PLATE_OPTION = _code("VG109", ERROR, "unknown plate option")
+BAD_OPTION = _code("VG109", ERROR, "unknown plate or draw option")
 # Names and calls.
 UNDEFINED = _code("VG201", ERROR, "undefined name")
 REDEFINED = _code("VG202", ERROR, "name already defined")

@@ -182,7 +182,7 @@ class AstBuilder(Transformer):
         return N.Let(self._name(name), _span(name), value, _span(meta))
 
     @v_args(inline=True, meta=True)
-    def sample_stmt(self, meta, target, _tilde, dist):
+    def sample_stmt(self, meta, target, _tilde, dist, _colon=None, kind=None):
         if not isinstance(target, N.Name):
             self.reporter.report(
                 D.BAD_TARGET,
@@ -191,7 +191,12 @@ class AstBuilder(Transformer):
                 "write `x ~ Normal(0, 1)`; to define several values from one draw, sample a vector",
             )
             return N.BadStmt(_span(meta), tuple(n.id for n in _walk_names(target)))
-        return N.Sample(target.id, target.span, dist, _span(meta))
+        if kind is not None and str(kind) != "batch":
+            self.reporter.report(
+                D.BAD_OPTION, _span(kind), f"unknown draw option '{kind}'",
+                "the only one is `: batch` (keep the distribution's batch dimensions; no .to_event)",
+            )
+        return N.Sample(target.id, target.span, dist, _span(meta), kind is not None and str(kind) == "batch")
 
     @v_args(inline=True, meta=True)
     def assign_stmt(self, meta, target, _eq, value):
@@ -249,12 +254,12 @@ class AstBuilder(Transformer):
                 from .scope import did_you_mean
 
                 self.reporter.report(
-                    D.BAD_PLATE_OPTION, o.span, f"a plate has no option '{o.name}'",
+                    D.BAD_OPTION, o.span, f"a plate has no option '{o.name}'",
                     did_you_mean(o.name, PLATE_OPTIONS)
                     or "a plate takes its size, then optionally `subsample=K` and `dim=D`",
                 )
             elif o.name in kept:
-                self.reporter.report(D.BAD_PLATE_OPTION, o.span, f"the option '{o.name}' is given twice",
+                self.reporter.report(D.BAD_OPTION, o.span, f"the option '{o.name}' is given twice",
                                      "give each option once")
             else:
                 kept[o.name] = o

@@ -29,13 +29,14 @@ class Kind(enum.Enum):
 class Sym:
     """A name in a guide: what it is, its per-element shape, what it depends on, where it lives."""
 
-    __slots__ = ("const", "const_low", "constraint", "consumed_at", "defn", "error", "expanded", "kind",
+    __slots__ = ("batch", "const", "const_low", "constraint", "consumed_at", "defn", "error", "expanded", "kind",
                  "name", "params", "plates", "quiet", "randoms", "shape", "span", "used", "varies")
 
     def __init__(self, name: str, kind: Kind, span: N.Span, shape: Shape, params: frozenset = frozenset(),
                  randoms: frozenset = frozenset(), *, constraint: str = "real", const: object = None,
                  defn: N.Expr | None = None, used: bool = False, quiet: bool = False, const_low: object = None,
-                 expanded=None, error: bool = False, plates: tuple[str, ...] = (), varies: frozenset = frozenset()):
+                 expanded=None, error: bool = False, plates: tuple[str, ...] = (), varies: frozenset = frozenset(),
+                 batch: bool = False):
         self.name = name
         self.kind = kind
         self.span = span
@@ -53,6 +54,7 @@ class Sym:
         self.error = error  # for lets: an error was reported in the definition
         self.plates = plates  # the plates open where it is defined (it is visible only inside them)
         self.varies = varies  # the plates its value varies over (a let of global values: none)
+        self.batch = batch  # a `: batch` draw, or a latent transformed from them: one value per array entry
 
     @property
     def is_random(self) -> bool:
@@ -124,20 +126,24 @@ class ParamIR(NamedTuple):
 
 
 class SampleIR(NamedTuple):
-    """``numpyro.sample`` of a base distribution (auxiliary when a transform consumes it: GuideIR.auxiliary)."""
+    """``numpyro.sample`` of a base distribution (auxiliary when a transform consumes it: GuideIR.auxiliary);
+    ``batch``: a ``: batch`` draw, whose distribution keeps its batch dimensions."""
 
     stmt: N.Sample
     dist: DistIR | MixIR
     layout: Layout = Layout()
+    batch: bool = False
 
 
 class TransformIR(NamedTuple):
-    """Latent ``Delta`` sites defined by a transform and its log-Jacobian plan (a transforms.Plan)."""
+    """Latent ``Delta`` sites defined by a transform and its log-Jacobian plan (a transforms.Plan);
+    ``batch``: per entry of ``: batch`` draws (event dim 0, a log-density per entry)."""
 
     stmt: N.Assign
     shape: Shape
     plan: object
     layout: Layout = Layout()
+    batch: bool = False
 
 
 class LetIR(NamedTuple):
@@ -202,6 +208,7 @@ class Site(NamedTuple):
     auxiliary: bool
     span: N.Span  # the statement that defines it
     name_span: N.Span
+    batch_dims: tuple | None = ()  # batch dimensions outside any plate (`: batch` draws)
 
     @property
     def plates(self) -> tuple[str, ...]:
@@ -213,9 +220,9 @@ class Site(NamedTuple):
         """The batch shape when every plate size is a constant (size-1 axes where no plate is)."""
         sizes = {p.name: p.size for p in self.layout.plates}
         axes = self.layout.batch_axes()
-        if any(a is not None and sizes[a] is None for a in axes):
+        if any(a is not None and sizes[a] is None for a in axes) or self.batch_dims is None:
             return None
-        return tuple(1 if a is None else sizes[a] for a in axes)
+        return tuple(1 if a is None else sizes[a] for a in axes) + self.batch_dims
 
 
 def sites(guide: GuideIR) -> list[Site]:
@@ -227,13 +234,17 @@ def sites(guide: GuideIR) -> list[Site]:
             out.append(Site(s.name, SiteKind.PARAM, it.shape, None if it.shape is None else len(it.shape),
                             it.layout, False, s.span, s.name_span))
         elif isinstance(it, SampleIR):
-            s, shape = it.stmt, it.dist.shape
+            s, shape, batch = it.stmt, it.dist.shape, ()
+            if it.batch:
+                shape, batch = it.dist.event, it.dist.batch
             out.append(Site(s.name, SiteKind.DRAW, shape, None if shape is None else len(shape), it.layout,
-                            s.name in guide.auxiliary, s.span, s.name_span))
+                            s.name in guide.auxiliary, s.span, s.name_span, batch))
         elif isinstance(it, TransformIR):
             s = it.stmt
-            shape = () if s.is_list else it.shape
+            shape, batch = () if s.is_list else it.shape, ()
+            if it.batch:
+                shape, batch = (), it.shape
             for t in s.targets:
                 out.append(Site(t.id, SiteKind.DELTA, shape, None if shape is None else len(shape), it.layout,
-                                False, s.span, t.span))
+                                False, s.span, t.span, batch))
     return out

@@ -236,13 +236,15 @@ class Param(Node):
 
 
 class Sample(Node):
-    """``NAME ~ DIST``."""
+    """``NAME ~ DIST``, or ``NAME ~ DIST : batch`` (``batch``: no ``.to_event``, one value per batch entry)."""
 
-    __slots__ = ("name", "name_span", "dist", "span")
+    __slots__ = ("name", "name_span", "dist", "span", "batch")
+    _defaults: ClassVar[dict] = {"batch": False}
     name: str
     name_span: Span
     dist: Expr
     span: Span
+    batch: bool
 
 
 class Assign(Node):

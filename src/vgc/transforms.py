@@ -90,6 +90,7 @@ class Plan(NamedTuple):
     consumed: tuple[str, ...]
     numeric: bool
     value: N.Expr | None = None
+    batch: bool = False  # per entry of `: batch` draws: the terms are per entry, not summed
 
 
 class Transform(NamedTuple):
@@ -270,6 +271,9 @@ class Analyzer:
                         f"the shape of '{n}' is not known at compile time",
                         "give its distribution arguments of known shape",
                     )
+            batch = [n for n in consumed if syms[n].batch]
+            if batch:
+                self.batch_checks(stmt, expr, value, consumed, syms, batch)
             self.scan(expr)
             if value.shape is None:
                 self.reject(D.UNKNOWN_SHAPE, stmt.value.span, "the shape of this value is not known at compile time")
@@ -291,11 +295,13 @@ class Analyzer:
                 )
             try:
                 terms = tuple(t._replace(inner=self.val(t.expr).shape) for t in self.terms(expr))
-                if not self.numeric:
-                    return Plan(terms, tuple(consumed), False)
+                if batch:  # one log-density per entry: no sum over the entries
+                    terms = tuple(t._replace(shape=()) for t in terms)
+                if not self.numeric or batch:
+                    return Plan(terms, tuple(consumed), False, batch=bool(batch))
             except _Fallback:
                 pass
-            if self.t.plates:
+            if self.t.plates or batch:
                 self.reject(
                     D.NUMERIC_IN_PLATE,
                     stmt.value.span,
@@ -316,6 +322,36 @@ class Analyzer:
             "affine maps, monotone elementwise functions and their compositions get exact terms",
         )
         return Plan((), tuple(consumed), True, expr)
+
+    def batch_checks(self, stmt, expr, value, consumed, syms, batch) -> None:
+        """A transform of ``: batch`` draws is per entry: only batch draws, only elementwise operations."""
+        if len(batch) != len(consumed):
+            other = next(n for n in consumed if not syms[n].batch)
+            self.reject(
+                D.CROSS_PLATE,
+                N.first_use(expr, other) or stmt.value.span,
+                f"'{other}' is not a `: batch` draw, but '{batch[0]}' is: a transform of batch draws is per "
+                "entry, so all its draws must be `: batch` draws",
+                f"draw '{other}' with `: batch` too, or transform the batch draws on their own",
+            )
+        for e in N.walk(expr):
+            whole = (isinstance(e, N.BinOp) and e.op.op == "@") or isinstance(e, (N.Vector, N.Transpose)) or (
+                isinstance(e, N.Call) and not (R.FUNCTIONS.get(e.func) and R.FUNCTIONS[e.func].elementwise))
+            if whole and self.val(e).randoms:
+                self.reject(
+                    D.NOT_BIJECTION,
+                    e.span,
+                    "a transform of `: batch` draws is per entry: it may only combine them elementwise",
+                    "drop `: batch` to transform the draws as one vector (a matrix, a vector literal, sum...)",
+                )
+        if value.shape != syms[batch[0]].shape:
+            self.reject(
+                D.NOT_BIJECTION,
+                stmt.value.span,
+                f"a transform of `: batch` draws is per entry: the result has shape {value.shape}, the draws "
+                f"{syms[batch[0]].shape}",
+                "map each entry to one entry",
+            )
 
     # -- closed form
     def terms(self, e: N.Expr) -> list[Term]:

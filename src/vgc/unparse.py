@@ -56,7 +56,7 @@ def stmt(s: N.Stmt) -> str:
             text += f" : {expr(s.constraint)}"
         return text
     if isinstance(s, N.Sample):
-        return f"{s.name} ~ {expr(s.dist)}"
+        return f"{s.name} ~ {expr(s.dist)}" + (" : batch" if s.batch else "")
     if isinstance(s, N.Assign):
         lhs = ", ".join(t.id for t in s.targets)
         return f"{'[' + lhs + ']' if s.is_list else lhs} = {expr(s.value)}"
