@@ -12,20 +12,23 @@ Outputs, all under ``editors/vscode/``:
   (``tests/test_editors_textmate.py`` fails until then).
 - ``syntaxes/vg.markdown.tmLanguage.json``: an injection grammar (scope ``markdown.vg.codeblock``) that
   highlights Markdown code fences labelled ``vg`` with ``source.vg``.
-- ``tests/snap/*.vg`` and ``tests/snap/rejected/*.vg``: copies of ``examples/*.vg`` and
-  ``examples/rejected/*.vg``, the inputs of the grammar's snapshot tests (``vscode-tmgrammar-snap``
-  writes each ``.snap`` next to its input, so the examples are copied rather than referenced).
+- ``tests/snap/*.vg``, ``tests/snap/rejected/*.vg`` and ``tests/snap/cases/*.vg``: copies of
+  ``examples/*.vg``, ``examples/rejected/*.vg`` and the plate cases ``tests/cases/good/plate_*.vg``, the
+  inputs of the grammar's snapshot tests (``vscode-tmgrammar-snap`` writes each ``.snap`` next to its
+  input, so the files are copied rather than referenced).
 
 Scopes (every name ends in ``.vg``):
 
 ==============================  =====================================================================
-``keyword.control.vg``          ``param``, ``let``, ``guide`` (registry class ``keyword``)
+``keyword.control.vg``          ``param``, ``let``, ``guide``, ``plate`` (registry class ``keyword``)
 ``support.function.distribution.vg``  distributions, ``Mix`` included (``distribution``)
-``support.function.vg``         functions (``function``)
+``support.function.vg``         functions, ``len`` included (``function``)
 ``support.constant.vg``         constraints (``constraint``), highlighted wherever they appear
 ``invalid.illegal.vg``          ``factor``, improper and discrete families (``invalid``)
 ``entity.name.function.vg``     the guide's name in ``guide NAME(…) {``
 ``variable.parameter.vg``       the guide's arguments
+``entity.name.label.vg``        the plate's name in ``plate NAME(…)``
+``variable.parameter.option.vg``  ``subsample``, ``dim`` before ``=`` in a plate header (``plate_option``)
 ``variable.other.vg``           every other name, Unicode ones included
 ``constant.numeric.vg``         ``1``, ``1.0``, ``.5``, ``2.``, ``1e-3``
 ``keyword.operator.CLASS.vg``   one scope per class of ``OPERATORS`` (``sampling``, ``pm``, ``matmul``,
@@ -47,10 +50,18 @@ Decisions:
   read it as ``Normal``).
 - Operators are matched longest spelling first, as the lexer does: ``+-`` is always ``±`` and ``**``
   always ``^``. Unicode and ASCII spellings get the same scope.
-- Only ``guide NAME(ARGS) { … }`` spans lines (a begin/end rule, so the block is one ``meta.guide.vg``
-  region, which ends at the body's ``}``); everything else is matched token by token, so an unclosed
-  bracket never swallows the rest of the file. A header whose ``{`` is missing still has its following
-  statements highlighted.
+- Only ``guide NAME(ARGS) { … }`` and ``plate NAME(SIZE, …) { … }`` span lines (begin/end rules, so a
+  block is one ``meta.guide.vg`` / ``meta.plate.vg`` region, which ends at its body's ``}``; a plate's
+  body is its own region, so its ``}`` never ends the guide's); everything else is matched token by
+  token, so an unclosed bracket never swallows the rest of the file. A header whose ``{`` is missing
+  still has its following statements highlighted; a plate header whose ``)`` is missing ends at the next
+  ``{`` or ``}``.
+- Plate options (registry class ``plate_option``: ``subsample``, ``dim``) are not reserved words: they
+  are ``variable.parameter.option.vg`` only as an option name, directly in a plate header's parentheses
+  and followed by ``=``; anywhere else they are plain names. The guide's arguments are
+  ``variable.parameter.vg`` and an option a kind of parameter, hence the scope; keyword arguments of
+  distributions (``Normal(loc=…)``) stay plain names, as before. ``len`` is a function everywhere, like
+  ``exp`` (the checker accepts it only as a plate's size).
 """
 
 from __future__ import annotations
@@ -69,6 +80,7 @@ GRAMMAR_PATH = VSCODE / "syntaxes" / "vg.tmLanguage.json"
 MARKDOWN_PATH = VSCODE / "syntaxes" / "vg.markdown.tmLanguage.json"
 SNAP_DIR = VSCODE / "tests" / "snap"
 EXAMPLES = ROOT / "examples"
+CASES = ROOT / "tests" / "cases" / "good"
 
 SCOPE = "source.vg"
 MARKDOWN_SCOPE = "markdown.vg.codeblock"
@@ -83,7 +95,8 @@ WORD_AFTER = f"(?!{NAME_CHAR})"
 # grammar/vg.lark's NUMBER, verbatim but for non-capturing groups.
 NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 
-# Scope of each class of highlight_words(), in the order the rules are tried.
+# Scope of each class of highlight_words() that is highlighted wherever it appears, in the order the rules
+# are tried.
 WORD_SCOPES = {
     "keyword": "keyword.control.vg",
     "invalid": "invalid.illegal.vg",
@@ -91,6 +104,10 @@ WORD_SCOPES = {
     "function": "support.function.vg",
     "constraint": "support.constant.vg",
 }
+
+# Classes of highlight_words() highlighted only in one context: plate options, in a plate header.
+OPTION_SCOPES = {"plate_option": "variable.parameter.option.vg"}
+PLATE_NAME_SCOPE = "entity.name.label.vg"
 
 PUNCTUATION = {
     "(": "punctuation.section.parens.begin.vg",
@@ -132,11 +149,12 @@ def operators_regex(spellings: tuple[str, ...]) -> str:
 
 
 def check_registry(words: dict[str, tuple[str, ...]], operators: dict[str, tuple[str, ...]]) -> None:
-    unknown = sorted(set(words) - set(WORD_SCOPES))
+    unknown = sorted(set(words) - set(WORD_SCOPES) - set(OPTION_SCOPES))
     if unknown:
         raise RegistryError(f"highlight_words() has classes without a scope: {unknown}; add them to WORD_SCOPES")
-    if "guide" not in words.get("keyword", ()):
-        raise RegistryError("the guide block rule needs `guide` among the keywords")
+    for block in ("guide", "plate"):
+        if block not in words.get("keyword", ()):
+            raise RegistryError(f"the {block} block rule needs `{block}` among the keywords")
     seen: dict[str, str] = {}
     for cls, ws in words.items():
         for w in ws:
@@ -181,7 +199,12 @@ def grammar() -> dict:
             "end": "(?<=\\})",
             # A header that never opens its body still gets its statements highlighted (and a stray `}`
             # ends the block).
-            "patterns": [{"include": "#guide-parameters"}, {"include": "#guide-body"}, {"include": "#statement"}],
+            "patterns": [
+                {"include": "#guide-parameters"},
+                {"include": "#guide-body"},
+                {"include": "#plate"},
+                {"include": "#statement"},
+            ],
         },
         "guide-parameters": {
             "contentName": "meta.guide.parameters.vg",
@@ -202,9 +225,58 @@ def grammar() -> dict:
             "beginCaptures": {"0": {"name": PUNCTUATION["{"]}},
             "end": "\\}",
             "endCaptures": {"0": {"name": PUNCTUATION["}"]}},
-            "patterns": [{"include": "#statement"}],
+            "patterns": [{"include": "#plate"}, {"include": "#statement"}],
+        },
+        "plate": {
+            "comment": "plate NAME(SIZE, subsample=K, dim=D) { ... }: the header, then the body up to its closing "
+            "brace (plates nest).",
+            "name": "meta.plate.vg",
+            # A keyword after `plate` stays a keyword (`plate param` is a syntax error, not a label).
+            "begin": f"{WORD_BEFORE}(plate){WORD_AFTER}(?:\\s*(?!{words_regex(words['keyword'])})({NAME}))?",
+            "beginCaptures": {"1": {"name": WORD_SCOPES["keyword"]}, "2": {"name": PLATE_NAME_SCOPE}},
+            "end": "(?<=\\})",
+            "patterns": [
+                {"include": "#plate-parameters"},
+                {"include": "#plate-body"},
+                {"include": "#plate"},
+                {"include": "#statement"},
+            ],
+        },
+        "plate-parameters": {
+            "contentName": "meta.plate.parameters.vg",
+            # Only right after `plate NAME`; a header never holds a brace, so one ends an unclosed header.
+            "begin": "\\G\\s*(\\()",
+            "beginCaptures": {"1": {"name": PUNCTUATION["("]}},
+            "end": "\\)|(?=[{}])",
+            "endCaptures": {"0": {"name": PUNCTUATION[")"]}},
+            "patterns": [
+                {"include": "#comment"},
+                *({"include": "#" + cls.replace("_", "-")} for cls in OPTION_SCOPES if words.get(cls)),
+                {"include": "#plate-parens"},
+                {"include": "#statement"},
+            ],
+        },
+        "plate-parens": {
+            "comment": "Parentheses inside a plate header (`len(y)`): their `)` does not end the header.",
+            "begin": "\\(",
+            "beginCaptures": {"0": {"name": PUNCTUATION["("]}},
+            "end": "\\)|(?=[{}])",
+            "endCaptures": {"0": {"name": PUNCTUATION[")"]}},
+            "patterns": [{"include": "#plate-parens"}, {"include": "#statement"}],
+        },
+        "plate-body": {
+            "contentName": "meta.plate.body.vg",
+            "begin": "\\{",
+            "beginCaptures": {"0": {"name": PUNCTUATION["{"]}},
+            "end": "\\}",
+            "endCaptures": {"0": {"name": PUNCTUATION["}"]}},
+            "patterns": [{"include": "#plate"}, {"include": "#statement"}],
         },
     }
+    for cls, scope in OPTION_SCOPES.items():
+        if words.get(cls):
+            # Only as an option name: followed by `=` (`plate p(dim)` reads an argument called dim).
+            repository[cls.replace("_", "-")] = {"match": words_regex(words[cls]) + "(?=\\s*=)", "name": scope}
     statement = [{"include": "#comment"}]
     for cls, scope in WORD_SCOPES.items():
         if words.get(cls):
@@ -227,7 +299,7 @@ def grammar() -> dict:
         "name": "VG",
         "scopeName": SCOPE,
         "fileTypes": ["vg"],
-        "patterns": [{"include": "#guide"}, {"include": "#statement"}],
+        "patterns": [{"include": "#guide"}, {"include": "#plate"}, {"include": "#statement"}],
         "repository": repository,
     }
 
@@ -275,6 +347,8 @@ def outputs() -> dict[Path, str]:
         files[SNAP_DIR / src.name] = src.read_text(encoding="utf-8")
     for src in sorted((EXAMPLES / "rejected").glob("*.vg")):
         files[SNAP_DIR / "rejected" / src.name] = src.read_text(encoding="utf-8")
+    for src in sorted(CASES.glob("plate_*.vg")):
+        files[SNAP_DIR / "cases" / src.name] = src.read_text(encoding="utf-8")
     return files
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from vgc.registry import KEYWORDS, OPERATORS, highlight_words
+from vgc.registry import KEYWORDS, LEN, OPERATORS, PLATE_OPTIONS, highlight_words
 
 ROOT = Path(__file__).resolve().parents[1]
 VSCODE = ROOT / "editors" / "vscode"
@@ -66,21 +66,24 @@ def to_python(onig: str) -> re.Pattern[str]:
     return re.compile(py)
 
 
-def statement_rules(grammar: dict) -> list[tuple[re.Pattern[str], str]]:
-    """The flat (regex, scope) rules that tokenize a statement, in the order TextMate tries them."""
+def statement_rules(grammar: dict, key: str = "statement") -> list[tuple[re.Pattern[str], str]]:
+    """The flat (regex, scope) rules that tokenize a statement (or what the rule ``key`` holds, its
+    begin/end rules left out), in the order TextMate tries them."""
     repo = grammar["repository"]
 
     def expand(patterns):
         for p in patterns:
             if "include" in p:
                 yield from expand([repo[p["include"].removeprefix("#")]])
+            elif "begin" in p:
+                continue
             elif "patterns" in p and "match" not in p:
                 yield from expand(p["patterns"])
             else:
                 yield p
 
     rules = []
-    for rule in expand(repo["statement"]["patterns"]):
+    for rule in expand(repo[key]["patterns"]):
         scope = rule.get("name") or rule["captures"]["1"]["name"]
         rules.append((to_python(rule["match"]), scope))
     return rules
@@ -133,17 +136,29 @@ def test_generator_is_deterministic():
 # (b) ------------------------------------------------------------------------------------------------
 
 
+def _words_of(regex: str, after: str = "") -> tuple[str, ...] | None:
+    m = re.fullmatch(re.escape(gen.WORD_BEFORE) + r"\(\?:(.*)\)" + re.escape(gen.WORD_AFTER + after), regex)
+    return None if m is None else tuple(re.sub(r"\\(.)", r"\1", w) for w in m.group(1).split("|"))
+
+
 def test_word_lists_in_the_grammar_are_the_registry_s(grammar):
     repo = grammar["repository"]
     found = {}
     for key, rule in repo.items():
         if key.startswith("word-"):
-            m = re.fullmatch(re.escape(gen.WORD_BEFORE) + r"\(\?:(.*)\)" + re.escape(gen.WORD_AFTER), rule["match"])
-            assert m, f"{key}: unexpected regex {rule['match']!r}"
-            found[key.removeprefix("word-")] = tuple(re.sub(r"\\(.)", r"\1", w) for w in m.group(1).split("|"))
+            found[key.removeprefix("word-")] = _words_of(rule["match"])
+            assert found[key.removeprefix("word-")], f"{key}: unexpected regex {rule['match']!r}"
+    # the plate options: a rule of their own, in plate headers only, before `=`
+    for cls in gen.OPTION_SCOPES:
+        key = cls.replace("_", "-")
+        found[cls] = _words_of(repo[key]["match"], r"(?=\s*=)")
+        assert found[cls], f"{key}: unexpected regex {repo[key]['match']!r}"
+        assert repo[key]["name"] == gen.OPTION_SCOPES[cls]
+        assert {"include": f"#{key}"} in repo["plate-parameters"]["patterns"]
+        assert f"#{key}" not in json.dumps(repo["statement"])
     assert found == highlight_words()
     included = {p["include"] for p in repo["statement"]["patterns"]}
-    for cls in found:
+    for cls in set(found) - set(gen.OPTION_SCOPES):
         assert repo[f"word-{cls}"]["name"] == gen.WORD_SCOPES[cls]
         assert f"#word-{cls}" in included
 
@@ -156,6 +171,8 @@ def test_scope_names():
         "function": "support.function.vg",
         "constraint": "support.constant.vg",
     }
+    assert gen.OPTION_SCOPES == {"plate_option": "variable.parameter.option.vg"}
+    assert gen.PLATE_NAME_SCOPE == "entity.name.label.vg"
     for cls in OPERATORS:
         assert gen.operator_scope(cls) == f"keyword.operator.{cls}.vg"
 
@@ -168,9 +185,17 @@ def test_every_scope_ends_in_vg(grammar):
 
 def test_words_are_whole_names_only(grammar):
     rules = statement_rules(grammar)
+    header = statement_rules(grammar, "plate-parameters")
     words = highlight_words()
     for cls, ws in words.items():
         for w in ws:
+            if cls in gen.OPTION_SCOPES:  # a plain name except as an option in a plate header
+                assert tokenize(w, rules) == tokenize(w, header) == [(w, "variable.other.vg")]
+                assert tokenize(f"{w}=", header)[0] == tokenize(f"{w} = 1", header)[0] == (w, gen.OPTION_SCOPES[cls])
+                assert tokenize(f"{w}=", rules)[0] == (w, "variable.other.vg")
+                for longer in (w + "x", "x" + w, w + "_", "_" + w, w + "2", w + "θ", "σ" + w):
+                    assert tokenize(f"{longer}=1", header)[0] == (longer, "variable.other.vg"), longer
+                continue
             assert tokenize(w, rules) == [(w, gen.WORD_SCOPES[cls])]
             for longer in (w + "x", "x" + w, w + "_", "_" + w, w + "2", w + "θ", "σ" + w):
                 assert tokenize(longer, rules) == [(longer, "variable.other.vg")], longer
@@ -233,6 +258,37 @@ def test_examples_have_no_unscoped_characters(grammar):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             for text, scope in tokenize(line, rules):
                 assert scope or not text.strip(), f"{path.name}:{n}: {text!r} has no scope"
+
+
+def test_plate_rules(grammar):
+    repo = grammar["repository"]
+    assert grammar["patterns"] == [{"include": "#guide"}, {"include": "#plate"}, {"include": "#statement"}]
+    for body in ("guide-body", "plate-body"):  # a plate nests in a guide and in a plate, before statements
+        assert repo[body]["patterns"] == [{"include": "#plate"}, {"include": "#statement"}]
+    plate = repo["plate"]
+    begin = to_python(plate["begin"])
+    m = begin.match("plate θ_data(len(y), subsample=100) {")
+    assert m and m.group(1) == "plate" and m.group(2) == "θ_data"
+    assert plate["beginCaptures"] == {"1": {"name": "keyword.control.vg"}, "2": {"name": "entity.name.label.vg"}}
+    assert begin.match("plate J(J)").group(2) == "J"
+    assert begin.match("plate param").group(2) is None  # a keyword is no label
+    assert not begin.match("platex = 1") and not begin.match("plate_2 = 1")
+    assert plate["end"] == r"(?<=\})" and repo["plate-body"]["end"] == r"\}"
+    # the header: `(`, options before `=`, nested parentheses, up to `)` or (unclosed) a brace
+    params = repo["plate-parameters"]
+    assert params["begin"] == r"\G\s*(\()" and params["end"] == repo["plate-parens"]["end"] == r"\)|(?=[{}])"
+    header = statement_rules(grammar, "plate-parameters")
+    assert [t for t in tokenize("len(y), subsample=100, dim = -1", header) if t[1]] == [
+        ("len", "support.function.vg"), ("(", gen.PUNCTUATION["("]), ("y", "variable.other.vg"),
+        (")", gen.PUNCTUATION[")"]), (",", gen.PUNCTUATION[","]),
+        ("subsample", "variable.parameter.option.vg"), ("=", "keyword.operator.assignment.vg"),
+        ("100", "constant.numeric.vg"), (",", gen.PUNCTUATION[","]),
+        ("dim", "variable.parameter.option.vg"), ("=", "keyword.operator.assignment.vg"),
+        ("-", "keyword.operator.arithmetic.vg"), ("1", "constant.numeric.vg"),
+    ]  # fmt: skip
+    assert tokenize("dim, subsample=dim", header)[0] == ("dim", "variable.other.vg")  # the size
+    assert tokenize("dim, subsample=dim", header)[-1] == ("dim", "variable.other.vg")  # a value
+    assert set(PLATE_OPTIONS) == set(highlight_words()["plate_option"]) and LEN in highlight_words()["function"]
 
 
 def test_guide_rule(grammar):

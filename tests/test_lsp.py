@@ -196,6 +196,187 @@ def test_completion_pure():
     assert "m" in labels("guide g {\n  param m = 0.0\n  u ~ Normal(", 2, 13)  # an unclosed block
 
 
+PLATES = """\
+guide eight_schools(J, sigma, y) {
+  param mu_loc = 0.0; param mu_scale = 1.0 : positive
+  mu ~ Normal(mu_loc, mu_scale)
+  plate J(J) {
+    param th_loc = 0.0; param th_scale = 1.0 : positive
+    theta ~ Normal(th_loc, th_scale)
+  }
+}
+guide local_means(y, K) {
+  param m = 0.0; param s = 1.0 : positive
+  mu ~ Normal(m, s)
+  plate data(len(y), subsample=100) {
+    param a[2] = 0.0
+    z ~ Normal(mu, s)
+    x ~ Normal(y[data], s)
+    plate inner(K, dim=-3) {
+      e ~ Normal(a, 1)
+      t = 2 * e
+    }
+  }
+}
+"""
+
+
+def test_plate_example_is_valid():
+    assert lsp.diagnostics(PLATES) == []
+
+
+def test_hover_site_shapes():
+    site = "Site `theta`: batch shape (J,) from plate `J` (dim -1); event shape scalar (event_dim 0)."
+    assert site in hover_text(PLATES, 5, 4)
+    assert "**draw** `theta`: scalar; a latent site." in hover_text(PLATES, 5, 4)
+    th_loc = hover_text(PLATES, 4, 10)
+    assert "**param** `th_loc`: scalar" in th_loc
+    assert "Site `th_loc`: batch shape (J,) from plate `J` (dim -1); event shape scalar (event_dim 0)." in th_loc
+    assert "stored in full" not in th_loc  # not subsampled
+    assert "Site `mu`: batch shape () — outside any plate; event shape scalar (event_dim 0)." in hover_text(
+        PLATES, 2, 2
+    )
+    assert (
+        "Site `z`: batch shape (100,) from plate `data` (dim -1; subsample 100 of len(y)); "
+        "event shape scalar (event_dim 0)."
+    ) in hover_text(PLATES, 13, 4)
+    # a param in a subsampled plate: one value per element, stored for all of them
+    assert (
+        "Site `a`: batch shape (100,) from plate `data` (dim -1; subsample 100 of len(y)); event shape (2,) "
+        "(event_dim 1); stored in full as (len(y), 2), each step reads the rows it visits."
+    ) in hover_text(PLATES, 12, 10)
+    # nested plates, an explicit dim leaving a size-1 axis; an auxiliary draw and the transform consuming it
+    nested = "batch shape (K, 1, 100) from plates `data` (dim -1; subsample 100 of len(y)), `inner` (dim -3)"
+    e = hover_text(PLATES, 16, 6)
+    assert f"Site `e`: {nested}; event shape (2,) (event_dim 1)." in e and "an auxiliary site" in e
+    t = hover_text(PLATES, 17, 6)
+    assert f"Site `t`: {nested}; event shape (2,) (event_dim 1)." in t and "log|det J| = 2·log|2|" in t
+    # outside plates, on the old example: the site line follows the existing text
+    x = hover_text(PROGRAM, 3, 0)
+    assert x.endswith("Site `x`: batch shape () — outside any plate; event shape scalar (event_dim 0).")
+    assert "Site `d`: batch shape () — outside any plate; event shape (3,) (event_dim 1)." in hover_text(
+        PROGRAM, 5, 8
+    )
+    assert "Site" not in hover_text(PROGRAM, 8, 4)  # a let is no site
+    # `: batch` draws and the transforms of them: batch dimensions outside any plate
+    funnel = "param a[9] = 0.0; param s = 1.0 : positive\nx ~ Normal(a, s) : batch\nz = 2 * x\n"
+    batch = "batch shape (9,) from `: batch` (batch dimensions outside any plate); event shape scalar (event_dim 0)."
+    assert f"Site `x`: {batch}" in hover_text(funnel, 1, 0)
+    assert f"Site `z`: {batch}" in hover_text(funnel, 2, 0)
+
+
+def test_hover_plates():
+    header = hover_text(PLATES, 3, 8)  # the J of `plate J(J)`: the plate
+    assert header.startswith("```vg\nplate J(J)\n```\n**plate** `J` (`numpyro.plate`): size J; no subsampling; "
+                             "dim -1 (allocated: the outermost plate).")
+    assert "Sites inside, batched by it: `th_loc`, `th_scale`, `theta`." in header
+    assert "**argument** `J` of guide `eight_schools`" in hover_text(PLATES, 3, 10)  # its size: the argument
+    data = hover_text(PLATES, 11, 8)
+    assert "size len(y) (the length of `y`'s first axis); subsample 100 of len(y) (a random subset each step); " \
+        "dim -1 (allocated: the outermost plate)." in data
+    assert "Sites inside, batched by it: `a`, `z`, `x`, `e`, `t`." in data
+    assert hover_text(PLATES, 14, 18) == data  # `data` in `y[data]`: the plate
+    assert "**argument** `y` of guide `local_means`" in hover_text(PLATES, 14, 15)
+    inner = hover_text(PLATES, 15, 10)
+    assert "**plate** `inner` (`numpyro.plate`): size K; no subsampling; dim -3." in inner
+    assert "Sites inside, batched by it: `e`, `t`." in inner
+    # nested without dim: the next dim to the left
+    text = "guide g(n) {\n  plate a(n) {\n    plate b(3) {\n      u ~ Normal(0, 1)\n    }\n  }\n}\n"
+    assert "size 3; no subsampling; dim -2 (allocated: inside `a`)." in hover_text(text, 2, 10)
+    assert "batch shape (3, n) from plates `a` (dim -1), `b` (dim -2)" in hover_text(text, 3, 6)
+
+
+def test_hover_plate_words():
+    plate = hover_text(PLATES, 3, 2)
+    assert plate.startswith("**plate** (keyword) — `plate NAME(SIZE, subsample=K, dim=D) { ... }`")
+    assert "numpyro.plate" in plate
+    assert hover_text(PLATES, 11, 21).startswith("`subsample=K` (plate option) — `subsample_size=K`")
+    assert hover_text(PLATES, 15, 19).startswith("`dim=D` (plate option)")
+    length = hover_text(PLATES, 11, 13)
+    assert "`len(ARG)` — the length of guide argument ARG's first axis" in length
+    assert "valid only as a plate's size" in length
+    assert lsp.registry_markdown("len") == length and lsp.registry_markdown("dim") is None
+    # subsample and dim are not reserved: elsewhere they are whatever the guide makes them
+    text = "param dim = 1.0\nu ~ Normal(dim, 1)\nplate p(3, dim=-1) {\n  v ~ Normal(dim, 1)\n}\nw = subsample\n"
+    assert "**param** `dim`" in hover_text(text, 0, 7)
+    assert "**param** `dim`" in hover_text(text, 1, 12)
+    assert hover_text(text, 2, 12).startswith("`dim=D` (plate option)")
+    assert "**param** `dim`" in hover_text(text, 3, 14)
+    assert hover_text(text, 5, 6) is None  # undefined: no option doc
+
+
+def test_hover_plates_never_raise_on_broken_headers():
+    text = "guide g(y) {\n  plate c(dim=2, foo=1) {\n    w ~ Normal(0, 1)\n  }\n  plate d(2.5, subsample=y) {\n  }\n}\n"
+    assert "**plate** `c`" in hover_text(text, 1, 8)
+    assert "**plate** `d`" in hover_text(text, 4, 8)
+    assert hover_text(text, 4, 16).startswith("`subsample=K`")
+
+
+def sorted_labels(text: str, line: int, character: int) -> list[str]:
+    return sorted(set(labels(text, line, character)) - set(lsp.R.FUNCTIONS) - set(lsp.R.DISTRIBUTIONS) - {"Mix"})
+
+
+SCOPES = """\
+guide g(y, K) {
+  param m = 0.0
+  plate a(len(y), subsample=10) {
+    param p = 0.0
+    u ~ Normal(p, 1)
+    plate b(K, dim=-2) {
+      v ~ Normal(u, 1)
+      w = v + u
+    }
+    q = u * m
+  }
+  r = m + m
+}
+"""
+
+
+def test_completion_knows_plate_scopes():
+    assert sorted_labels(SCOPES, 7, 10) == ["K", "m", "p", "u", "v", "y"]  # `w = ` in b
+    assert sorted_labels(SCOPES, 9, 8) == ["K", "m", "p", "u", "y"]  # `q = ` in a, after b closed
+    assert sorted_labels(SCOPES, 11, 6) == ["K", "m", "y"]  # `r = ` after a closed
+    assert lsp.names_in_scope(SCOPES, 8, 11) == [("y", "arg"), ("K", "arg"), ("m", "param"), ("p", "param"),
+                                                 ("u", "random"), ("v", "random")]
+    assert lsp.names_in_scope(SCOPES, 11, 2) == [("y", "arg"), ("K", "arg"), ("m", "param"), ("p", "param"),
+                                                 ("u", "random"), ("q", "latent")]
+    assert lsp.names_in_scope(SCOPES, 12, 5) == [("y", "arg"), ("K", "arg"), ("m", "param")]
+    # bare statements; an unclosed plate runs to the end
+    bare = "param c = 1.0\nplate p(3) {\n  u ~ Normal(c, 1)\n}\nx = c"
+    assert lsp.names_in_scope(bare, 5, 5) == [("c", "param")]
+    assert lsp.names_in_scope(bare, 3, 20) == [("c", "param"), ("u", "random")]
+    unclosed = "guide g(y) {\n  plate p(3) {\n    u ~ Normal(0, 1)\n    x = "
+    assert "u" in labels(unclosed, 3, 8)
+    assert "plate" in labels(SCOPES, 10, 2)  # a keyword at a statement's start
+
+
+def test_completion_in_plate_headers():
+    size = {i.label: i for i in lsp.completions(SCOPES, pos(2, 10))}  # `plate a(`
+    assert list(size) == ["y", "K", "len"]
+    assert size["len"].insert_text == "len(" and size["len"].kind == types.CompletionItemKind.Function
+    assert labels(SCOPES, 2, 14) == ["y", "K"]  # `len(`
+    options = {i.label: i for i in lsp.completions(SCOPES, pos(2, 18))}  # `len(y), `
+    assert list(options) == ["subsample=", "dim="]
+    assert options["dim="].insert_text == "dim=" and options["dim="].kind == types.CompletionItemKind.Property
+    assert labels(SCOPES, 2, 28) == ["y", "K"]  # `subsample=`: a number or an argument
+    assert labels(SCOPES, 5, 12) == ["y", "K", "len"]  # `plate b(`, nested
+    assert labels(SCOPES, 5, 15) == ["subsample=", "dim="]  # `plate b(K, `
+    assert labels(SCOPES, 5, 19) == []  # `dim=`: a negative number
+    assert labels("plate p(3, dim=-1, ", 0, 19) == ["subsample="]  # given once
+    assert labels("guide g(y) {\n  plate p(len(y),\n    su", 2, 6) == ["subsample=", "dim="]  # over lines
+    body = "guide g(y) {\n  plate p(3, subsample=2) { x ~ Normal("  # the header is closed: the usual list
+    got = labels(body, 1, len(body.splitlines()[1]))
+    assert {"y", "Normal", "exp"} <= set(got) and "subsample=" not in got and "len" not in got
+
+
+def test_completion_of_plate_indices():
+    text = "guide g(y) {\n  param m = 0.0\n  plate p(3) {\n    plate q(2) {\n      u ~ Normal(y["
+    assert labels(text, 4, 19) == ["q", "p"]  # the open plates, innermost first
+    assert "m" in labels(text.replace("y[", "m["), 4, 19)  # not an argument: no plates
+    assert labels("guide g(y) {\n  plate p(3) { }\n  x ~ Normal(y[", 2, 15) == []  # no plate open
+
+
 def test_formatting_pure():
     text = "param m=0.0;param s=1.0:positive\nu~Normal(m,s)\n"
     (edit,) = lsp.formatting(text)
@@ -211,6 +392,8 @@ GARBAGE = [
     "x = " + "(" * 300 + "u" + ")" * 300,
     "guide g(a, a) { x ~ Mix(Normal(±1, 1), Cauchy(0, 1)) \n [p, q] = [x, 1]; y = x'\r\n",
     "param 𝜃[2, 2] = [[1, 2], [3, 4]] : lower_cholesky\nz ~ MultivariateNormal([0, 0], scale_tril=𝜃)\nw = 𝜃 · z",
+    "plate p(len(y[ , subsample=dim=, dim) { plate { q ~ y[p] }\n}}} plate plate(len(len(x)), ｄｉｍ=-1) {(\n"
+    "guide g(y) { plate p(y) { plate p(len(y), subsample=1000, dim=0) { u ~ Normal(y[p], 1) } } v = y[p]",
 ]
 
 
@@ -314,6 +497,23 @@ async def test_server_hover(client: LanguageClient):
     assert "log|det J| = log|s|" in x.contents.value and "`u`" in x.contents.value
     none = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=pos(2, 2)))
     assert none is None
+
+
+@lsp_test
+async def test_server_hover_on_a_plate_site(client: LanguageClient):
+    uri = "file:///tmp/vgc-lsp/plates.vg"
+    await diagnostics_after(client, lambda: open_doc(client, uri, PLATES))
+    assert list(client.diagnostics[uri]) == []
+    doc = types.TextDocumentIdentifier(uri=uri)
+    theta = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=pos(5, 6)))
+    assert "Site `theta`: batch shape (J,) from plate `J` (dim -1); event shape scalar (event_dim 0)." in \
+        theta.contents.value
+    assert theta.range == rng(5, 4, 5, 9)
+    plate = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=pos(11, 9)))
+    assert "subsample 100 of len(y)" in plate.contents.value and plate.range == rng(11, 8, 11, 12)
+    result = await client.text_document_completion_async(types.CompletionParams(text_document=doc,
+                                                                                position=pos(11, 21)))
+    assert [i.label for i in result.items] == ["subsample=", "dim="]
 
 
 @lsp_test

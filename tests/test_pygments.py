@@ -19,8 +19,8 @@ from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punc
 
 from vgc import pygments_lexer
 from vgc.parser import grammar_text, lark_parser, normalize_newlines
-from vgc.pygments_lexer import CLASS_TOKENS, VgLexer
-from vgc.registry import OPERATORS, highlight_words
+from vgc.pygments_lexer import CLASS_TOKENS, CONTEXT_CLASSES, VgLexer
+from vgc.registry import LEN, OPERATORS, PLATE_OPTIONS, highlight_words
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "cases"
@@ -209,7 +209,8 @@ def test_first_error_token_is_where_the_compiler_reports_vg102(vg: Path):
 # ---------------------------------------------------------------------------------------------------
 # (d) consistency with the registry and the compiler
 
-WORDS = [(cls, w) for cls, words in highlight_words().items() for w in words]
+# The words highlighted wherever they appear (the plate options only in a plate header: tested below).
+WORDS = [(cls, w) for cls, words in highlight_words().items() if cls not in CONTEXT_CLASSES for w in words]
 
 
 def test_every_highlight_class_has_a_distinct_token_type():
@@ -217,6 +218,8 @@ def test_every_highlight_class_has_a_distinct_token_type():
     assert len(set(CLASS_TOKENS.values())) == len(CLASS_TOKENS)
     assert Error not in CLASS_TOKENS.values() and all(t not in Error for t in CLASS_TOKENS.values())
     assert CLASS_TOKENS["keyword"] in Keyword
+    assert {"plate_option"} == CONTEXT_CLASSES and highlight_words()["plate_option"] == PLATE_OPTIONS
+    assert "plate" in highlight_words()["keyword"] and LEN in highlight_words()["function"]
 
 
 def test_the_patterns_are_the_grammars():
@@ -280,6 +283,66 @@ def test_guide_name_is_a_function():
     # a param or let name is a plain name; a keyword after `guide` stays a keyword
     assert significant("param m = 0; let v = m")[:2] == [(Keyword.Declaration, "param"), (Name, "m")]
     assert significant("guide param {}")[:2] == [(Keyword.Declaration, "guide"), (Keyword.Declaration, "param")]
+
+
+def test_guide_name_rule_is_only_for_guide():
+    # `param`/`let` followed by a name and `(`/`{` (syntax errors) do not make a function name
+    assert significant("param m(1)")[:2] == [(Keyword.Declaration, "param"), (Name, "m")]
+    assert significant("let f {")[:2] == [(Keyword.Declaration, "let"), (Name, "f")]
+
+
+OPT, LABEL = CLASS_TOKENS["plate_option"], Name.Label
+
+
+def test_plate_header():
+    assert significant("plate data(len(y), subsample=100, dim=-1) {\n  z ~ Normal(y[data], 1)\n}") == [
+        (Keyword.Declaration, "plate"), (LABEL, "data"), (Punctuation, "("),
+        (Name.Builtin, "len"), (Punctuation, "("), (Name, "y"), (Punctuation, ")"), (Punctuation, ","),
+        (OPT, "subsample"), (Operator, "="), (Number.Integer, "100"), (Punctuation, ","),
+        (OPT, "dim"), (Operator, "="), (Operator, "-"), (Number.Integer, "1"), (Punctuation, ")"),
+        (Punctuation, "{"),
+        (Name, "z"), (Operator, "~"), (Name.Class, "Normal"), (Punctuation, "("), (Name, "y"),
+        (Punctuation, "["), (Name, "data"), (Punctuation, "]"), (Punctuation, ","), (Number.Integer, "1"),
+        (Punctuation, ")"),
+        (Punctuation, "}"),
+    ]  # fmt: skip
+    # the label may equal an argument; a header may span lines and nest calls; options need `=`
+    assert significant("plate J(J)")[:4] == [
+        (Keyword.Declaration, "plate"),
+        (LABEL, "J"),
+        (Punctuation, "("),
+        (Name, "J"),
+    ]
+    header = significant("plate p(sum([3,\n 4]) , dim\t= -2,subsample =dim)")
+    assert [(t, v) for t, v in header if t is OPT] == [(OPT, "dim"), (OPT, "subsample")]
+    assert header[-2:] == [(Name, "dim"), (Punctuation, ")")]
+    assert significant("plate p(dim)")[3] == (Name, "dim")  # the size: an argument called dim
+    # NFKC, like the compiler reads option names; an unknown option (VG109) or a keyword is not one
+    assert (OPT, "ｄｉｍ") in significant("plate p(3, ｄｉｍ=-1)")
+    assert (Name, "foo") in significant("plate p(3, foo=1)")
+    assert (Keyword.Declaration, "param") in significant("plate p(3, param=1)")
+    # a keyword after `plate` is no label, and `plate` is a keyword only as a whole name
+    assert significant("plate param(3)")[:2] == [(Keyword.Declaration, "plate"), (Keyword.Declaration, "param")]
+    assert significant("platex = plate_2")[::2] == [(Name, "platex"), (Name, "plate_2")]
+
+
+@pytest.mark.parametrize("option", PLATE_OPTIONS)
+def test_plate_options_are_plain_names_outside_a_plate_header(option: str):
+    for text in (
+        f"param {option} = 1.0",
+        f"u ~ Normal({option}, 1)",
+        f"u ~ Normal({option}=1)",  # a keyword argument of a call
+        f"plate p(f({option}=1)) {{ {option} = 2 * u }}",  # nested in the size; in the body
+        f"plate p(3) {{\n{option} ~ Normal(0, 1)\n}}",
+    ):
+        assert (Name, option) in significant(text) and OPT not in {t for t, _ in significant(text)}, text
+    assert significant(option) == [(Name, option)]
+
+
+def test_an_unclosed_plate_header_ends_at_a_brace():
+    tokens = significant("plate p(len(y {\n  dim = 1\n}\nplate q(3, dim=-1 }\ndim = 2")
+    assert [v for t, v in tokens if t is OPT] == ["dim"]  # only the one in q's header
+    assert [v for _, v in tokens] == _lark_values("plate p(len(y {\n  dim = 1\n}\nplate q(3, dim=-1 }\ndim = 2")
 
 
 SPELLINGS = sorted({op for ops in OPERATORS.values() for op in ops})
