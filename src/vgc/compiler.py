@@ -32,7 +32,8 @@ def default_guide_name(file: str) -> str:
 def run(source: str, file: str = "<string>", generate: bool = True, numeric_jacobians: bool = False) -> Result:
     """Compile ``source``; with ``generate=False`` only check it.
 
-    ``numeric_jacobians`` replaces every closed-form log-Jacobian by jax.jacfwd + slogdet
+    ``numeric_jacobians`` replaces every closed-form log-Jacobian outside plates and `: batch` draws by
+    jax.jacfwd + slogdet
     (the tests use it to cross-check the closed forms).
     """
     reporter = D.Reporter(file)

@@ -29,7 +29,6 @@ import unicodedata
 from typing import NamedTuple
 
 from lark import Token, Tree
-from lark.exceptions import UnexpectedInput
 
 from . import diagnostics as D
 from . import nodes as N
@@ -228,10 +227,7 @@ def format_source(source: str, spelling: str = "keep", file: str = "<string>") -
         raise ValueError(f"spelling must be one of {SPELLINGS}")
     text = parser.normalize_newlines(source.removeprefix("\ufeff"))
     reporter = D.Reporter(file)
-    try:
-        tree = parser.lark_parser().parse(text, start="start")
-    except UnexpectedInput:
-        tree = None
+    tree = parser.parse_tree(text)
     if tree is None or parser.too_deep(tree) is not None:
         parser.parse(text, reporter)  # the recovering parse reports every syntax error
         return Formatted(None, [d for d in reporter.sorted() if d.code in _SYNTAX_CODES])

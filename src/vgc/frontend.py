@@ -13,12 +13,12 @@ import math
 import os
 import unicodedata
 from functools import lru_cache
-from typing import NamedTuple
 
 from lark import Lark, Token, Transformer, Tree, v_args
 
 from . import diagnostics as D
 from . import nodes as N
+from .nodes import Record
 from .registry import KEYWORDS, PLATE_OPTIONS
 
 _OPS = {"±": "+-", "·": "@", "**": "^"}
@@ -55,7 +55,29 @@ _POSTLEX = _BracketNewlines()
 
 @lru_cache(maxsize=1)
 def lark_parser() -> Lark:
-    """The LALR parser, built once per process and cached on disk by Lark between processes."""
+    """The parser of whole files, built once per process and cached on disk by Lark between processes.
+
+    A basic lexer and one start symbol: it loads and lexes fastest (`vgc check` start-up, issue 8). On a
+    file it parses, a contextual lexer would give the same tokens (it only narrows each choice to the
+    terminals the parser accepts there); on a file it does not, :func:`recovery_parser` takes over.
+    """
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="basic",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        postlex=_POSTLEX,
+        start="start",
+        cache=True,
+    )
+
+
+@lru_cache(maxsize=1)
+def recovery_parser() -> Lark:
+    """The parser error recovery reparses statements and headers with: a contextual lexer (a keyword where a
+    name is expected is still lexed as a name, so `param let` gets VG103, not a syntax error) and the
+    extra start symbols ``statement``, ``guide_head`` and ``plate_head``."""
     return Lark(
         grammar_text(),
         parser="lalr",
@@ -288,18 +310,20 @@ def _walk_names(e: N.Expr):
             yield from _walk_names(item)
 
 
-class GuideHead(NamedTuple):
+class GuideHead(Record):
     """``guide NAME(ARGS) {``: parsed on its own when recovering from a syntax error."""
 
+    __slots__ = ("name", "name_span", "args", "span")
     name: str
     name_span: N.Span
     args: tuple[N.Name, ...] | None
     span: N.Span
 
 
-class PlateHead(NamedTuple):
+class PlateHead(Record):
     """``plate NAME(SIZE, OPTIONS) {``: parsed on its own when recovering from a syntax error."""
 
+    __slots__ = ("name", "name_span", "size", "options", "span")
     name: str
     name_span: N.Span
     size: N.Expr | None
@@ -350,4 +374,5 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-__all__ = ["AstBuilder", "GuideHead", "PlateHead", "Tree", "build_program", "grammar_text", "lark_parser"]
+__all__ = ["AstBuilder", "GuideHead", "PlateHead", "Tree", "build_program", "grammar_text", "lark_parser",
+           "recovery_parser"]

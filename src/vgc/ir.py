@@ -9,9 +9,10 @@ re-derives them.
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from typing import ClassVar
 
 from . import nodes as N
+from .nodes import Record
 from .shapes import DistShape, Layout, PlateDim, Shape
 
 
@@ -65,9 +66,10 @@ class Sym:
 # ---------------------------------------------------------------- records
 
 
-class DistIR(NamedTuple):
+class DistIR(Record):
     """A primitive distribution call with arguments matched to NumPyro's names."""
 
+    __slots__ = ("family", "args", "kwargs", "batch", "event")
     family: str
     args: tuple[N.Expr, ...]
     kwargs: tuple[tuple[str, N.Expr], ...]
@@ -80,9 +82,10 @@ class DistIR(NamedTuple):
         return DistShape(self.batch, self.event).shape
 
 
-class MixIR(NamedTuple):
+class MixIR(Record):
     """``Mix(...)``: same-family (``components`` has one entry) or general, and its weights."""
 
+    __slots__ = ("weights", "components", "k", "pm", "shape")
     weights: N.Expr | None
     components: tuple[DistIR, ...]
     k: int
@@ -90,17 +93,20 @@ class MixIR(NamedTuple):
     shape: Shape
 
 
-class PlateSize(NamedTuple):
+class PlateSize(Record):
     """A plate's size: a whole number, a guide argument, or ``len(ARG)``."""
 
-    const: int | None = None
-    arg: str | None = None
-    length_of: bool = False  # len(arg)
+    __slots__ = ("const", "arg", "length_of")
+    _defaults: ClassVar[dict] = {"const": None, "arg": None, "length_of": False}
+    const: int | None
+    arg: str | None
+    length_of: bool  # len(arg)
 
 
-class PlateIR(NamedTuple):
+class PlateIR(Record):
     """``plate NAME(SIZE, subsample=K, dim=D) { ... }`` and its checked body."""
 
+    __slots__ = ("stmt", "size", "subsample", "dim", "explicit_dim", "layout", "items")
     stmt: N.Plate
     size: PlateSize
     subsample: PlateSize | None
@@ -115,42 +121,50 @@ class PlateIR(NamedTuple):
         return PlateDim(self.stmt.name, self.dim, self.size.const)
 
 
-class ParamIR(NamedTuple):
+class ParamIR(Record):
     """``numpyro.param``: init is an Expr, or None for the constraint's default."""
 
+    __slots__ = ("stmt", "shape", "constraint", "constraint_args", "layout")
+    _defaults: ClassVar[dict] = {"layout": Layout()}
     stmt: N.Param
     shape: Shape
     constraint: str
     constraint_args: tuple[N.Expr, ...]
-    layout: Layout = Layout()
+    layout: Layout
 
 
-class SampleIR(NamedTuple):
+class SampleIR(Record):
     """``numpyro.sample`` of a base distribution (auxiliary when a transform consumes it: GuideIR.auxiliary);
     ``batch``: a ``: batch`` draw, whose distribution keeps its batch dimensions."""
 
+    __slots__ = ("stmt", "dist", "layout", "batch")
+    _defaults: ClassVar[dict] = {"layout": Layout(), "batch": False}
     stmt: N.Sample
     dist: DistIR | MixIR
-    layout: Layout = Layout()
-    batch: bool = False
+    layout: Layout
+    batch: bool
 
 
-class TransformIR(NamedTuple):
+class TransformIR(Record):
     """Latent ``Delta`` sites defined by a transform and its log-Jacobian plan (a transforms.Plan);
     ``batch``: per entry of ``: batch`` draws (event dim 0, a log-density per entry)."""
 
+    __slots__ = ("stmt", "shape", "plan", "layout", "batch")
+    _defaults: ClassVar[dict] = {"layout": Layout(), "batch": False}
     stmt: N.Assign
     shape: Shape
     plan: object
-    layout: Layout = Layout()
-    batch: bool = False
+    layout: Layout
+    batch: bool
 
 
-class LetIR(NamedTuple):
+class LetIR(Record):
     """A local value."""
 
+    __slots__ = ("stmt", "layout")
+    _defaults: ClassVar[dict] = {"layout": Layout()}
     stmt: N.Let
-    layout: Layout = Layout()
+    layout: Layout
 
 
 class GuideIR:
@@ -197,9 +211,11 @@ class SiteKind(enum.Enum):
     DELTA = "delta"  # numpyro.sample of a Delta (a transformed latent)
 
 
-class Site(NamedTuple):
+class Site(Record):
     """One site the guide creates, as the model check and the LSP see it."""
 
+    __slots__ = ("name", "kind", "event_shape", "event_dim", "layout", "auxiliary", "span", "name_span", "batch_dims")
+    _defaults: ClassVar[dict] = {"batch_dims": ()}
     name: str
     kind: SiteKind
     event_shape: Shape  # one element's shape
@@ -208,7 +224,7 @@ class Site(NamedTuple):
     auxiliary: bool
     span: N.Span  # the statement that defines it
     name_span: N.Span
-    batch_dims: tuple | None = ()  # batch dimensions outside any plate (`: batch` draws)
+    batch_dims: tuple | None  # batch dimensions outside any plate (`: batch` draws)
 
     @property
     def plates(self) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 
 class Node:
-    """Base of the AST nodes: ``__slots__`` lists the fields, in order; ``_defaults`` the trailing defaults."""
+    """Base of the AST nodes and records: ``__slots__`` lists the fields, in order; ``_defaults`` the defaults."""
 
     __slots__ = ()
     _defaults: ClassVar[dict] = {}
@@ -60,6 +60,13 @@ class Node:
 
     def __reduce__(self):
         return (type(self), self._values())
+
+    def _replace(self, **changes):
+        """A copy with some fields changed (as ``NamedTuple._replace``)."""
+        return type(self)(**{f: changes.pop(f, getattr(self, f)) for f in self.__slots__}, **changes)
+
+
+Record = Node  # the base of the compiler's other immutable records (IR, specs): same cheap class creation
 
 
 def fields(node: Node) -> tuple[str, ...]:

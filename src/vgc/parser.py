@@ -10,7 +10,17 @@ from lark.exceptions import UnexpectedInput
 
 from . import diagnostics as D
 from . import nodes as N
-from .frontend import MAX_DEPTH, AstBuilder, grammar_text, lark_parser, normalize_newlines, too_deep
+from .frontend import MAX_DEPTH, AstBuilder, grammar_text, lark_parser, normalize_newlines, recovery_parser, too_deep
+
+
+def parse_tree(text: str):
+    """The parse tree of a whole file (newlines normalized), or None on a syntax error."""
+    for load in (lark_parser, recovery_parser):  # the contextual lexer also reads `param let` (then VG103)
+        try:
+            return load().parse(text, start="start")
+        except UnexpectedInput:
+            pass
+    return None
 
 
 def parse(source: str, reporter: D.Reporter) -> N.Program:
@@ -20,10 +30,7 @@ def parse(source: str, reporter: D.Reporter) -> N.Program:
     :class:`vgc.nodes.BadStmt` so the checker can go on and report the other mistakes.
     """
     text = normalize_newlines(source.removeprefix("\ufeff"))
-    try:
-        tree = lark_parser().parse(text, start="start")
-    except UnexpectedInput:
-        tree = None
+    tree = parse_tree(text)
     if tree is not None and too_deep(tree) is None:
         return AstBuilder(reporter).transform(tree)
     from .recovery import recover  # the slow path, only for programs with syntax errors
@@ -31,4 +38,5 @@ def parse(source: str, reporter: D.Reporter) -> N.Program:
     return recover(text, reporter)
 
 
-__all__ = ["MAX_DEPTH", "AstBuilder", "grammar_text", "lark_parser", "normalize_newlines", "parse", "too_deep"]
+__all__ = ["MAX_DEPTH", "AstBuilder", "grammar_text", "lark_parser", "normalize_newlines", "parse", "parse_tree",
+           "too_deep"]

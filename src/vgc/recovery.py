@@ -22,7 +22,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
 from . import diagnostics as D
 from . import nodes as N
-from .frontend import MAX_DEPTH, AstBuilder, GuideHead, PlateHead, build_program, lark_parser, too_deep
+from .frontend import MAX_DEPTH, AstBuilder, GuideHead, PlateHead, build_program, recovery_parser, too_deep
 
 # How terminals are named in "expected ..." messages.
 TERMINAL_TEXT = {
@@ -113,7 +113,7 @@ def tokens(text: str, reporter: D.Reporter) -> list[Token]:
     """Every token of ``text`` including newlines inside brackets (the parser's post-lexer drops those)."""
     while True:
         try:
-            toks = [t for t in lark_parser().lex(text) if t.type != "NEWLINE"]
+            toks = [t for t in recovery_parser().lex(text) if t.type != "NEWLINE"]
             break
         except UnexpectedCharacters as err:  # a gap in _OK; report it rather than fail
             reporter.report(D.BAD_CHARACTER, N.Span(err.line, err.column, err.line, err.column + 1),
@@ -284,7 +284,7 @@ class _Recovery:
     # -- parsing one piece
     def feed(self, toks: Sequence[Token], start: str):
         """Parse ``toks`` as ``start``: (tree, None) or (None, index of the token that failed)."""
-        ip = lark_parser().parse_interactive(start=start)
+        ip = recovery_parser().parse_interactive(start=start)
         for k, t in enumerate(toks):
             try:
                 ip.feed_token(t)
@@ -301,7 +301,7 @@ class _Recovery:
         # the tokens fed (the tokens are already lexed), so it is memoized on them.
         key = (start, *(t.type for t in toks))
         if key not in self.accepts_memo:
-            ip = lark_parser().parse_interactive(start=start)
+            ip = recovery_parser().parse_interactive(start=start)
             for t in toks:
                 ip.feed_token(t)
             self.accepts_memo[key] = ip.accepts()

@@ -6,29 +6,35 @@ docs and (later) the editor grammars. Nothing here imports jax.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar
+
+from .nodes import Record
 
 # Python keywords and the names the generated module binds must never be VG names
 # used as-is; see codegen.NameMap for how clashes with the latter are avoided.
 
 
-class Arg(NamedTuple):
+class Arg(Record):
     """A distribution argument: its NumPyro name, its event rank, and whether it must be > 0."""
 
+    __slots__ = ("name", "required", "rank", "positive")
+    _defaults: ClassVar[dict] = {"required": True, "rank": 0, "positive": False}
     name: str
-    required: bool = True
-    rank: int = 0
-    positive: bool = False
+    required: bool
+    rank: int
+    positive: bool
 
 
-class DistSpec(NamedTuple):
+class DistSpec(Record):
     """A NumPyro distribution: its argument list and the rank of one draw (0 scalar, 1 vector)."""
 
+    __slots__ = ("name", "args", "event_rank", "doc")
+    _defaults: ClassVar[dict] = {"event_rank": 0, "doc": ""}
     name: str
     args: tuple[Arg, ...]
-    event_rank: int = 0
+    event_rank: int
     # For event_rank 1: which arguments carry the event size in their last axis.
-    doc: str = ""
+    doc: str
 
     def signature(self) -> str:
         """``Normal(loc, scale=1)``-style text for hovers and messages."""
@@ -105,7 +111,7 @@ LEN = "len"  # only as a plate's size: `plate data(len(y))`
 PLATE_OPTIONS = ("subsample", "dim")  # `plate NAME(SIZE, subsample=K, dim=D)`; not reserved words
 
 
-class FuncSpec(NamedTuple):
+class FuncSpec(Record):
     """A VG function: arity, whether it acts elementwise, and its monotonicity on its domain.
 
     ``monotone`` is True for bijections of their domain (usable in a transform),
@@ -113,6 +119,7 @@ class FuncSpec(NamedTuple):
     None for functions that are not elementwise.
     """
 
+    __slots__ = ("name", "arity", "elementwise", "monotone", "doc")
     name: str
     arity: int
     elementwise: bool
@@ -147,9 +154,10 @@ FUNCTIONS: dict[str, FuncSpec] = {
 }
 
 
-class ConstraintSpec(NamedTuple):
+class ConstraintSpec(Record):
     """A param constraint: how many numeric arguments it takes and its default initial value."""
 
+    __slots__ = ("name", "arity", "doc")
     name: str
     arity: int
     doc: str

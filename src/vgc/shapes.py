@@ -14,7 +14,9 @@ Rules here return a shape, or a reason the shapes do not fit (the checker turns 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import ClassVar
+
+from .nodes import Record
 
 Shape = tuple | None  # tuple[int, ...]; None: not known at compile time
 
@@ -91,9 +93,10 @@ def stack(items: list[Shape]) -> tuple[Shape, bool]:
     return (len(items),) + items[0], False
 
 
-class DistShape(NamedTuple):
+class DistShape(Record):
     """One draw of a primitive distribution: ``batch`` (from broadcasting its arguments) and ``event``."""
 
+    __slots__ = ("batch", "event")
     batch: Shape
     event: Shape
 
@@ -111,9 +114,10 @@ class DistShape(NamedTuple):
 # ---------------------------------------------------------------- plates
 
 
-class PlateDim(NamedTuple):
+class PlateDim(Record):
     """One plate as the shapes see it: its name, its NumPyro ``dim`` and its size when constant."""
 
+    __slots__ = ("name", "dim", "size")
     name: str
     dim: int
     size: int | None
@@ -131,14 +135,16 @@ def allocate_dim(enclosing: tuple[PlateDim, ...], explicit: int | None) -> int:
     return dim
 
 
-class Layout(NamedTuple):
+class Layout(Record):
     """Where a value's batch dimensions are: the plates it lives in, each at its ``dim``.
 
     The full array shape is ``batch + event`` where ``batch`` has ``-min(dim)`` axes, a plate's size at
     its dim and 1 elsewhere (NumPy broadcasting then lines up values of different plates).
     """
 
-    plates: tuple[PlateDim, ...] = ()
+    __slots__ = ("plates",)
+    _defaults: ClassVar[dict] = {"plates": ()}
+    plates: tuple[PlateDim, ...]
 
     @property
     def rank(self) -> int:

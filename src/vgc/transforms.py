@@ -17,7 +17,7 @@ Pure Python: no jax here.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from . import diagnostics as D
 from . import nodes as N
@@ -25,6 +25,7 @@ from . import registry as R
 from .exprs import ExprChecker
 from .frontend import MAX_DEPTH
 from .ir import Kind
+from .nodes import Record
 from .scope import Scope
 from .shapes import size
 from .values import Val, numeric_det
@@ -69,39 +70,45 @@ def expanded(e: N.Expr, scope: Scope) -> Size:
     )
 
 
-class Term(NamedTuple):
+class Term(Record):
     """``coef × Σ_{shape} kind(expr)``; kind is ``logabs`` (log|e|), ``plain`` (e) or ``slogdet`` (log|det e|).
 
     ``shape`` is the output's per-element shape (the sum runs over it), ``inner`` the shape of ``expr``
     itself (``()`` for a scalar counted ``size(shape)`` times).
     """
 
+    __slots__ = ("kind", "expr", "coef", "shape", "inner")
+    _defaults: ClassVar[dict] = {"inner": None}
     kind: str
     expr: N.Expr
     coef: float
     shape: tuple
-    inner: tuple | None = None
+    inner: tuple | None
 
 
-class Plan(NamedTuple):
+class Plan(Record):
     """How to emit one transform: log|det J| = Σ terms, or numerically from ``value`` when ``numeric``."""
 
+    __slots__ = ("terms", "consumed", "numeric", "value", "batch")
+    _defaults: ClassVar[dict] = {"value": None, "batch": False}
     terms: tuple[Term, ...]
     consumed: tuple[str, ...]
     numeric: bool
-    value: N.Expr | None = None
-    batch: bool = False  # per entry of `: batch` draws: the terms are per entry, not summed
+    value: N.Expr | None
+    batch: bool  # per entry of `: batch` draws: the terms are per entry, not summed
 
 
-class Transform(NamedTuple):
+class Transform(Record):
     """What the analysis of one transform statement needs, handed over by the checker."""
 
+    __slots__ = ("stmt", "value", "scope", "evaluator", "plates", "numeric")
+    _defaults: ClassVar[dict] = {"numeric": False}
     stmt: N.Assign
     value: Val  # the right-hand side's value
     scope: Scope  # the names visible at the statement (lets are substituted from it)
     evaluator: ExprChecker  # a quiet evaluator of expressions in that scope
     plates: frozenset  # the plates open at the statement
-    numeric: bool = False  # skip closed forms (tests compare the two)
+    numeric: bool  # skip closed forms (tests compare the two)
 
 
 class _Fallback(Exception):
@@ -297,7 +304,7 @@ class Analyzer:
                 terms = tuple(t._replace(inner=self.val(t.expr).shape) for t in self.terms(expr))
                 if batch:  # one log-density per entry: no sum over the entries
                     terms = tuple(t._replace(shape=()) for t in terms)
-                if not self.numeric or batch:
+                if not self.numeric or batch or self.t.plates:  # per element: closed forms only
                     return Plan(terms, tuple(consumed), False, batch=bool(batch))
             except _Fallback:
                 pass
