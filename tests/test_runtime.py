@@ -90,6 +90,48 @@ def test_per_entry_log_jacobian_of_batch_draws():
         assert tr["e"]["fn"].batch_shape == (9,) and tr["e"]["fn"].event_shape == ()
 
 
+def _subset_counts(sub, size: int, k: int, n: int) -> dict:
+    keys = jax.random.split(jax.random.PRNGKey(0), n)
+    draws = np.asarray(jax.vmap(lambda key: seed(lambda: sub(size, k), key)())(keys))
+    assert draws.shape == (n, k)
+    counts: dict = {}
+    for d in draws:
+        key = tuple(sorted(d.tolist()))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_subsample_is_uniform_over_subsets_and_the_plate_uses_it():
+    """The generated `_subsample` (Floyd's algorithm) gives k distinct indices, each of the C(size, k) subsets
+    equally often (chi-square over 15 subsets, 30,000 draws); a sampler that ignores collisions fails."""
+    import math
+    from itertools import combinations
+
+    source = (ROOT / "tests" / "cases" / "good" / "plate_local_means.vg").read_text(encoding="utf-8")
+    ns = runtime._execute(compiler.run(source, "<test>").code, "<test>")
+    n, subsets = 30_000, list(combinations(range(6), 2))
+
+    def chi2(counts):
+        return sum((counts.get(s, 0) - n / len(subsets)) ** 2 / (n / len(subsets)) for s in subsets)
+
+    counts = _subset_counts(ns["_subsample"], 6, 2, n)
+    assert set(counts) == set(subsets)  # always distinct: no (i, i)
+    assert chi2(counts) < 36.1  # the 0.999 quantile of chi-square with 14 degrees of freedom
+
+    def naive(size, k):  # the wrong variant: independent draws, collisions kept
+        return jax.random.randint(numpyro.prng_key(), (k,), 0, size)
+
+    wrong = _subset_counts(naive, 6, 2, n)
+    assert any(a == b for a, b in wrong) or chi2(wrong) > 36.1
+    # the plate takes the indices: `data` in the trace is the subsample, `z` has one value per index
+    y = np.arange(5000.0)
+    tr = trace(seed(ns["local_means"], 3)).get_trace(y)
+    idx = np.asarray(tr["data"]["value"])
+    assert idx.shape == (100,) and len(set(idx.tolist())) == 100 and tr["z"]["value"].shape == (100,)
+    assert tr["z"]["fn"].loc.shape == (100,)
+    assert math.isclose(tr["z"]["scale"], 50.0)  # N / subsample: the plate scales the log-density
+
+
 # Monotone maps of R onto their range, and affine steps: random compositions must still agree.
 _UNARY = ["exp({})", "sinh({})", "arcsinh({})", "sigmoid({})", "softplus({})", "tanh({})", "-({})", "({})^3",
           "2^({})", "expm1({})"]

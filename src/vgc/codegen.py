@@ -20,7 +20,7 @@ from .shapes import event_axes, size
 from .transforms import Plan, Term
 
 # Names the generated module binds at top level, and names ruff rejects (E741).
-MODULE_NAMES = {"jax", "jnp", "numpyro", "dist", "constraints", "_rot", "l", "I", "O"}
+MODULE_NAMES = {"jax", "jnp", "numpyro", "dist", "constraints", "_rot", "_subsample", "l", "I", "O"}
 
 _JNP = {
     "exp",
@@ -325,6 +325,13 @@ class GuideGen:
         if it.explicit_dim or it.dim != -1:
             args.append(f"dim={it.dim}")
         head = f"with numpyro.plate({', '.join(args)})"
+        if it.subsample is not None:
+            # NumPyro draws a subsample on the CPU by shuffling all of arange(size): O(size) per step.
+            # `_subsample` draws the same uniform subset in O(k^2); `substitute` hands it to the plate.
+            self.uses.update({"subsample", "jax", "jnp"})
+            sub = self.names.local(f"{s.name}_subsample")
+            self.w.line(f"{sub} = _subsample({self.size_text(it.size)}, {self.size_text(it.subsample)})")
+            head = f"with numpyro.handlers.substitute(data={{{_q(s.name)}: {sub}}}), {head[5:]}"
         if id(s) in self.g.indexed:
             index = self.names.local(f"{s.name}_idx")
             self.indices[s.name] = (index, it.dim)
@@ -648,4 +655,20 @@ def generate(guides: list[C.GuideIR], source_name: str = "<string>") -> str:
             head.line('"""The 2x2 rotation by angle theta."""')
             head.line("c, s = jnp.cos(theta), jnp.sin(theta)")
             head.line("return jnp.array([[c, -s], [s, c]])")
+    if "subsample" in uses:
+        head.line()
+        head.line()
+        with head.block("def _subsample(size, k)"):
+            head.line('"""k distinct indices of range(size), every k-subset equally likely, in O(k^2) whatever the size')
+            head.line("(Floyd's algorithm); None (NumPyro then draws them) when k^2 >= size or there is no key.\"\"\"")
+            head.line("key = numpyro.prng_key()")
+            with head.block("if key is None or k * k >= size"):
+                head.line("return None")
+            head.line()
+            with head.block("def step(i, chosen)"):
+                head.line("j = size - k + i")
+                head.line("t = jax.random.randint(jax.random.fold_in(key, i), (), 0, j + 1)")
+                head.line("return chosen.at[i].set(jnp.where(jnp.any(chosen == t), j, t))")
+            head.line()
+            head.line("return jax.lax.fori_loop(0, k, step, jnp.full((k,), -1))")
     return head.text() + body.text()
