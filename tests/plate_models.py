@@ -18,6 +18,7 @@ The guides take the model's arguments positionally, as SVI passes them.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,6 +139,31 @@ guide local_means(y) {
 """
 
 
+def floyd_subsample(size, k):
+    """What vgc's generated guides do for a subsampled plate (its `_subsample`): k distinct indices, every
+    k-subset equally likely, in O(k^2) (Floyd's algorithm), handed to the plate with `substitute`.
+    NumPyro's own CPU sampler shuffles all of arange(size) each step. The hand-written guides use the same
+    draw so that they see the same indices and random stream as the generated ones."""
+    key = numpyro.prng_key()
+    if key is None or k * k >= size:
+        return None
+
+    def step(i, chosen):
+        j = size - k + i
+        t = jax.random.randint(jax.random.fold_in(key, i), (), 0, j + 1)
+        return chosen.at[i].set(jnp.where(jnp.any(chosen == t), j, t))
+
+    return jax.lax.fori_loop(0, k, step, jnp.full((k,), -1))
+
+
+@contextlib.contextmanager
+def subsampled_plate(name, size, k):
+    """``numpyro.plate(name, size, subsample_size=k)`` with the subsample drawn as vgc draws it."""
+    sub = floyd_subsample(size, k)
+    with handlers.substitute(data={name: sub}), numpyro.plate(name, size, subsample_size=k) as idx:
+        yield idx
+
+
 def _local_means_guide(y, shift: int):
     m = numpyro.param("m", 0.0)
     s = numpyro.param("s", 1.0, constraint=constraints.positive)
@@ -146,7 +172,7 @@ def _local_means_guide(y, shift: int):
     c = numpyro.param("c", 0.5)
     d = numpyro.param("d", 0.0)
     w = numpyro.param("w", 1.0, constraint=constraints.positive)
-    with numpyro.plate("data", len(y), subsample_size=SUBSAMPLE) as idx:
+    with subsampled_plate("data", len(y), SUBSAMPLE) as idx:
         if shift:
             idx = (idx + shift) % len(y)
         numpyro.sample("z", dist.Normal(a * mu + c * y[idx] + d, w))
@@ -180,7 +206,7 @@ def per_datum_hand(y):
     s = numpyro.param("s", 1.0, constraint=constraints.positive)
     numpyro.sample("mu", dist.Normal(m, s))
     n = len(y)
-    with numpyro.plate("data", n, subsample_size=SUBSAMPLE):
+    with subsampled_plate("data", n, SUBSAMPLE):
         zl = numpyro.param("zl", full(0.0, (n,)), event_dim=0)
         zs = numpyro.param("zs", full(1.0, (n,)), constraint=constraints.positive, event_dim=0)
         numpyro.sample("z", dist.Normal(zl, zs))

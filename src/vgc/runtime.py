@@ -58,7 +58,8 @@ _ALLOWED_NODES = (
     ast.Module, ast.Expr, ast.Import, ast.ImportFrom, ast.alias, ast.FunctionDef, ast.arguments, ast.arg,
     ast.Assign, ast.Return, ast.Name, ast.Load, ast.Store, ast.Attribute, ast.Call, ast.keyword, ast.Constant,
     ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Pow, ast.USub, ast.UAdd,
-    ast.Tuple, ast.List, ast.Dict, ast.Subscript, ast.Slice, ast.With, ast.withitem, ast.Pass, ast.If, ast.BoolOp, ast.Or, ast.Compare, ast.Is, ast.GtE, ast.Eq,
+    ast.Tuple, ast.List, ast.Dict, ast.Subscript, ast.Slice, ast.With, ast.withitem, ast.Pass,
+    ast.If, ast.BoolOp, ast.Or, ast.Compare, ast.Is, ast.GtE, ast.Eq,  # `_subsample`
 )  # fmt: skip
 
 
