@@ -660,7 +660,8 @@ def generate(guides: list[C.GuideIR], source_name: str = "<string>") -> str:
         head.line()
         with head.block("def _subsample(size, k)"):
             head.line('"""k distinct indices of range(size), every k-subset equally likely, in O(k^2) whatever')
-            head.line("the size (Floyd's algorithm); None (NumPyro draws them) when k^2 >= size or there is no key.\"\"\"")
+            head.line("the size (Floyd's algorithm); None (NumPyro draws them) when k^2 >= size or without a key.")
+            head.line('"""')
             head.line("key = numpyro.prng_key()")
             with head.block("if key is None or k * k >= size"):
                 head.line("return None")

@@ -9,7 +9,8 @@ from numpyro.distributions import constraints
 
 def _subsample(size, k):
     """k distinct indices of range(size), every k-subset equally likely, in O(k^2) whatever
-    the size (Floyd's algorithm); None (NumPyro draws them) when k^2 >= size or there is no key."""
+    the size (Floyd's algorithm); None (NumPyro draws them) when k^2 >= size or without a key.
+    """
     key = numpyro.prng_key()
     if key is None or k * k >= size:
         return None
