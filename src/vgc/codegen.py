@@ -554,9 +554,7 @@ class GuideGen:
             offset, lhs, rhs = 0, [], []
             for n in plan.consumed:
                 shape = self.g.symbols[n].shape
-                k = 1
-                for d in shape:
-                    k *= d
+                k = size(shape)
                 lhs.append(self.names.py(n))
                 if not shape:
                     rhs.append(f"{z}[{offset}]")
