@@ -25,6 +25,15 @@ class Node:
 
     def __init__(self, *args, **kwargs):
         fields = self.__slots__
+        if kwargs or len(args) != len(fields):
+            args = self._complete(args, kwargs)
+        set_field = object.__setattr__
+        for f, v in zip(fields, args):
+            set_field(self, f, v)
+
+    def _complete(self, args: tuple, kwargs: dict) -> tuple:
+        """All field values in order, from positional and keyword arguments and the defaults."""
+        fields = self.__slots__
         if len(args) > len(fields):
             raise TypeError(f"{type(self).__name__} takes {len(fields)} fields, got {len(args)}")
         values = dict(zip(fields, args))
@@ -33,12 +42,11 @@ class Node:
                 raise TypeError(f"{type(self).__name__}: unexpected or repeated field {k!r}")
             values[k] = v
         for f in fields:
-            if f in values:
-                object.__setattr__(self, f, values[f])
-            elif f in self._defaults:
-                object.__setattr__(self, f, self._defaults[f])
-            else:
-                raise TypeError(f"{type(self).__name__} is missing field {f!r}")
+            if f not in values:
+                if f not in self._defaults:
+                    raise TypeError(f"{type(self).__name__} is missing field {f!r}")
+                values[f] = self._defaults[f]
+        return tuple(values[f] for f in fields)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"{type(self).__name__} is immutable")
