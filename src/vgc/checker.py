@@ -359,7 +359,7 @@ class GuideChecker:
         enclosing = self.layout.plates
         explicit = self.plate_dim(options["dim"], enclosing) if "dim" in options else None
         dim = allocate_dim(enclosing, explicit)
-        info = PlateDim(s.name, dim, size.const)
+        info = PlateDim(s.name, dim, size.const, subsample is not None, subsample.const if subsample else None)
         layout = Layout((*enclosing, info))
         self.plates.append(s)
         record = PlateIR(s, size, subsample, dim, explicit is not None, layout, [])

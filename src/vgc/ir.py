@@ -118,7 +118,7 @@ class PlateIR(Record):
     @property
     def info(self) -> PlateDim:
         """The plate as the shapes see it."""
-        return PlateDim(self.stmt.name, self.dim, self.size.const)
+        return self.layout.plates[-1]
 
 
 class ParamIR(Record):
@@ -233,8 +233,9 @@ class Site(Record):
 
     @property
     def batch_shape(self) -> tuple | None:
-        """The batch shape when every plate size is a constant (size-1 axes where no plate is)."""
-        sizes = {p.name: p.size for p in self.layout.plates}
+        """The batch shape of one run of the guide (a subsampled plate gives its subsample size), when every
+        size is a constant (size-1 axes where no plate is)."""
+        sizes = {p.name: p.step_size for p in self.layout.plates}
         axes = self.layout.batch_axes()
         if any(a is not None and sizes[a] is None for a in axes) or self.batch_dims is None:
             return None

@@ -115,12 +115,21 @@ class DistShape(Record):
 
 
 class PlateDim(Record):
-    """One plate as the shapes see it: its name, its NumPyro ``dim`` and its size when constant."""
+    """One plate as the shapes see it: its name, its NumPyro ``dim``, its size when constant, and whether it
+    is subsampled (then ``subsample`` is the subsample size when constant)."""
 
-    __slots__ = ("name", "dim", "size")
+    __slots__ = ("name", "dim", "size", "subsampled", "subsample")
+    _defaults: ClassVar[dict] = {"subsampled": False, "subsample": None}
     name: str
     dim: int
     size: int | None
+    subsampled: bool
+    subsample: int | None
+
+    @property
+    def step_size(self) -> int | None:
+        """How many elements one run of the guide visits (the subsample size when subsampled)."""
+        return self.subsample if self.subsampled else self.size
 
 
 def allocate_dim(enclosing: tuple[PlateDim, ...], explicit: int | None) -> int:
