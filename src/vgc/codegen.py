@@ -374,8 +374,9 @@ class GuideGen:
         full = "(" + ", ".join(axes + [str(d) for d in it.shape or ()]) + ("," if len(axes) + len(it.shape or ()) == 1
                                                                           else "") + ")"
         element = it.stmt.init
-        scalar = (it.shape or ()) == () or (element is not None and self.x.info(element)[0] == ())
-        if scalar and not init.startswith("jnp.full("):
+        if element is not None and self.x.info(element)[0] == ():  # one number for every entry
+            return f"jnp.full({full}, {self.x(element)})"
+        if (it.shape or ()) == ():
             return f"jnp.full({full}, {init})"
         return f"jnp.broadcast_to({init}, {full})"
 
@@ -451,7 +452,9 @@ class GuideGen:
             return f"dist.MixtureGeneral({mix}, [{comps}])"
         (c,) = m.components
         if m.pm:
-            parts = [self.pm_arg(a) for a in c.args] + [f"{k}={self.pm_arg(v)}" for k, v in c.kwargs]
+            ranks = self.arg_ranks(c)
+            parts = [self.pm_arg(a, ranks[i], c) for i, a in enumerate(c.args)] + \
+                [f"{k}={self.pm_arg(v, ranks.get(k, 0), c)}" for k, v in c.kwargs]
             comp = f"dist.{c.family}({', '.join(parts)})"
             rest = len(c.batch)
         else:
@@ -461,10 +464,16 @@ class GuideGen:
             comp += f".to_event({rest})"
         return f"dist.MixtureSameFamily({mix}, {comp})"
 
-    def pm_arg(self, e: N.Expr) -> str:
-        if not N.has_pm(e):
-            return self.x(e)
+    def pm_arg(self, e: N.Expr, rank: int, c: C.DistIR) -> str:
+        """An argument of a ``±`` component: stacked on the components' axis when it holds the ``±``; else,
+        when batched, given a size-1 axis there (and wherever its element has fewer axes)."""
         shape, plates = self.x.info(e)
+        if not N.has_pm(e):
+            if not plates or shape is None or c.batch is None or len(shape) >= len(c.batch) + rank + 1:
+                return self.x(e)
+            self.uses.add("jnp")
+            axes = tuple(range(-(len(c.batch) + rank + 1), -len(shape) if shape else 0))
+            return f"jnp.expand_dims({self.x(e, 0)}, {axes!r})"
         if plates and shape is not None:  # the components' axis goes right of the batch axes
             return f"jnp.stack([{self.x(e, 0, +1)}, {self.x(e, 0, -1)}], axis={-1 - len(shape)})"
         return f"jnp.stack([{self.x(e, 0, +1)}, {self.x(e, 0, -1)}])"
