@@ -34,6 +34,7 @@ from . import __version__, checker, codegen, compiler, ir, parser, unparse
 from . import diagnostics as D
 from . import nodes as N
 from . import registry as R
+from .shapes import size
 
 log = logging.getLogger("vgc.lsp")
 
@@ -415,10 +416,7 @@ def _term_text(gen: codegen.GuideGen, t) -> tuple[float, str]:
     coef = t.coef
     if t.shape:
         if t.inner == ():  # a scalar broadcast over the shape: n copies
-            n = 1
-            for d in t.shape:
-                n *= d
-            coef *= n
+            coef *= size(t.shape)
         else:
             body = f"Σ {body}"
     return coef, body
