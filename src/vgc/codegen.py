@@ -171,7 +171,8 @@ class ExprGen:
             op = e.op.op
             if op == "+-":
                 op = "+" if pm >= 0 else "-"
-            if op == "@" and (self.batched(e.left) or self.batched(e.right)):
+            if op == "@" and (self.batched(e.left) or self.batched(e.right)) and None not in (
+                    self.info(e.left)[0], self.info(e.right)[0]):
                 return self.einsum(e, pm)
             p = _PY[op]
             left, right = self.align(e.left, e.right), self.align(e.right, e.left)
