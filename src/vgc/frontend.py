@@ -107,6 +107,10 @@ class AstBuilder(Transformer):
     def __init__(self, reporter: D.Reporter):
         super().__init__(visit_tokens=False)  # no token callbacks: skip Lark's per-token hook
         self.reporter = reporter
+        # Lark's v_args wrappers are descriptors that build a new wrapper (functools.update_wrapper) on every
+        # attribute lookup, i.e. once per tree node: bind each once.
+        for rule in _CALLBACKS:
+            setattr(self, rule, getattr(self, rule))
 
     # -- tokens
     def _name(self, tok: Token) -> str:
@@ -308,6 +312,9 @@ def _walk_names(e: N.Expr):
     elif isinstance(e, N.Vector):
         for item in e.items:
             yield from _walk_names(item)
+
+
+_CALLBACKS = [name for name in vars(AstBuilder) if not name.startswith("_") and name != "plate_options"]
 
 
 class GuideHead(Record):
