@@ -10,7 +10,9 @@ warming the Lark grammar cache and the OS file cache:
 * ``vgc check FILE`` from ``PATH``          — when ``PATH`` finds a different file (e.g. a pyenv shim)
 * ``python -c pass``                       — informational: the bare interpreter floor
 
-The target is median(vgc check) ≤ 1.5 × median(import lark) for the two direct entry points; a
+The targets (issue 8) are median(vgc check) ≤ 1.3 × median(import lark) when vgc's modules load from
+bytecode, and ≤ 1.5 × when Python compiles them from source at every start (an editable install under
+``PYTHONDONTWRITEBYTECODE=1``; a wheel install is byte-compiled by pip), for the two direct entry points; a
 PATH shim (pyenv's is a bash script that re-executes python) is reported but judged separately,
 since its cost is not vgc's. Then it shows which modules dominate vgc's start-up
 (``python -X importtime``) and checks through ``sys.modules`` that ``vgc check`` imports neither
@@ -32,7 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGET = 1.5
+TARGET_PYC = 1.3  # vgc's modules load from .pyc files
+TARGET_SOURCE = 1.5  # vgc's modules are compiled from source at every start
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -49,6 +52,14 @@ def scenarios(tmp: str) -> dict[str, dict[str, str]]:
     pyc["PYTHONPYCACHEPREFIX"] = tmp
     label = "as configured" + (" (PYTHONDONTWRITEBYTECODE=1)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "")
     return {label: as_is, "bytecode cached (PYTHONPYCACHEPREFIX)": pyc}
+
+
+def compiled_from_source(env: dict[str, str]) -> bool:
+    """Whether, in ``env``, vgc's modules have no .pyc to load (so each start compiles them)."""
+    code = ("import importlib.util, os, vgc.checker as m; "
+            "print(os.path.exists(importlib.util.cache_from_source(m.__file__)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    return out.stdout.strip() != "True"
 
 
 def _run(cmd: list[str], env=None) -> float:
@@ -220,12 +231,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check start-up: {args.file}, {args.runs} interleaved runs each, median wall time of the whole process")
         width = max(len(n) for n in names)
         verdicts = []
+        targets = {sc: TARGET_SOURCE if compiled_from_source(env) else TARGET_PYC for sc, env in envs.items()}
         for sc in envs:
             med = {n: statistics.median(times[sc, n]) for n in names}
             base = med["python -c 'import lark'"]
             floor = med["python -c pass"]
             print()
-            print(f"[{sc}]")
+            print(f"[{sc}] vgc's modules " + ("compiled from source at each start: target ≤ 1.5"
+                                               if targets[sc] == TARGET_SOURCE else "load from .pyc: target ≤ 1.3"))
             print(f"{'command':<{width}} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'× lark':>7}  verdict")
             print("-" * (width + 48))
             for n in names:
@@ -233,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = med[n] / base
                 verdict = ""
                 if cmds[n][1]:
-                    verdict = "PASS" if ratio <= TARGET else "MISS"
-                    verdicts.append((sc, n, ratio, verdict))
+                    verdict = "PASS" if ratio <= targets[sc] else "MISS"
+                    verdicts.append((sc, n, ratio, verdict, targets[sc]))
                 elif "PATH" in n:
                     verdict = "(shim; not judged)"
                 print(
@@ -247,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(vgc's own share: +{(med['python -m vgc check'] - base) * 1e3:.1f} ms)"
             )
         print()
-        for sc, n, ratio, verdict in verdicts:
-            print(f"{verdict}: [{sc}] {n} / import lark = {ratio:.2f} (target ≤ {TARGET})")
+        for sc, n, ratio, verdict, target in verdicts:
+            print(f"{verdict}: [{sc}] {n} / import lark = {ratio:.2f} (target ≤ {target})")
         print()
         in_process(args.file, profile_env)
         print()
