@@ -37,6 +37,7 @@ class GuideChecker:
         self.out: list[list] = [self.guide.items]  # where the next record goes
         self.open_plates: list[PlateIR] = []
         self.plates: list[N.Plate] = []  # every plate, for the name clash check in `finish`
+        self.entered: dict[str, PlateIR] = {}  # the first plate of each name (later ones must agree)
         for a in args or ():
             if a.id in self.guide.symbols:
                 self.r.report(D.REDEFINED, a.span, f"argument '{a.id}' is listed twice")
@@ -331,7 +332,8 @@ class GuideChecker:
     # -- plates
     def plate(self, s: N.Plate) -> None:
         """``plate NAME(SIZE, subsample=K, dim=D) { ... }``: check the header, then the body inside it."""
-        if self.scope.is_open(s.name):
+        nested_in_itself = self.scope.is_open(s.name)
+        if nested_in_itself:
             outer = next(p for p in self.scope.open if p.name == s.name)
             self.r.report(
                 D.NESTED_SAME_PLATE,
@@ -363,6 +365,8 @@ class GuideChecker:
         layout = Layout((*enclosing, info))
         self.plates.append(s)
         record = PlateIR(s, size, subsample, dim, explicit is not None, layout, [])
+        if not nested_in_itself:  # else VG704 says it
+            self.same_as_before(record)
         self.emit(record)
         self.scope.push(s)
         self.layouts.append(layout)
@@ -376,6 +380,30 @@ class GuideChecker:
             self.layouts.pop()
             self.out.pop()
             self.open_plates.pop()
+
+    def same_as_before(self, p: PlateIR) -> None:
+        """A plate entered again (siblings of one name) must be the same plate: NumPyro knows plates by name."""
+        first = self.entered.setdefault(p.stmt.name, p)
+        if first is p or p.size == PlateSize() or first.size == PlateSize():
+            return
+        diffs = [what for what, a, b in (("size", first.size, p.size), ("subsample", first.subsample, p.subsample),
+                                         ("dim", first.dim, p.dim)) if a != b]
+        if not diffs and p.subsample is not None:
+            self.r.report(
+                D.PLATE_REDECLARED,
+                p.stmt.name_span,
+                f"subsampled plate '{p.stmt.name}' is entered again (line {first.stmt.span.line}): each entry "
+                "draws its own subsample, and the model would see only the last one",
+                f"put the statements of both `plate {p.stmt.name}` blocks in one",
+            )
+        if diffs:
+            self.r.report(
+                D.PLATE_REDECLARED,
+                p.stmt.name_span,
+                f"plate '{p.stmt.name}' was entered on line {first.stmt.span.line} with another "
+                f"{' and '.join(diffs)}: NumPyro identifies plates by name, so they must be the same plate",
+                f"give this plate the header of line {first.stmt.span.line}, or its own name",
+            )
 
     def plate_size(self, e: N.Expr, what: str) -> PlateSize:
         """A whole number, a guide argument or (for the size) ``len(ARG)``; VG701 otherwise."""

@@ -84,6 +84,7 @@ SUBSAMPLE_TOO_LARGE = _code("VG702", ERROR, "subsample larger than the plate")
 BAD_PLATE_DIM = _code("VG703", ERROR, "invalid plate dim")
 NESTED_SAME_PLATE = _code("VG704", ERROR, "plate nested in a plate of the same name")
 PLATE_NAMED_LIKE_SITE = _code("VG705", ERROR, "plate named like a site")
+PLATE_REDECLARED = _code("VG706", ERROR, "plate entered again with another size, subsample or dim")
 # Warnings.
 FIXED_SAMPLER = _code("VG601", WARNING, "latent with no learnable parameter")
 SCALE_NOT_POSITIVE = _code("VG602", WARNING, "scale param without a positive constraint")
