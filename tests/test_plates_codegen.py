@@ -113,3 +113,20 @@ def test_mixture_and_conditional_draw_use_each_elements_parameters(tr):
         c = tr["c"]["fn"].base_dist
         np.testing.assert_allclose(c.loc, PARAMS["s"][:, None] * np.asarray(tr["x"]["value"]), rtol=1e-12)
         np.testing.assert_allclose(c.scale, PARAMS["d"])
+
+
+@pytest.mark.parametrize("depth", [16, 17, 150])
+def test_deeply_nested_plates_are_vg107_before_python_refuses_them(depth):
+    """CPython refuses more than 20 nested blocks in a function: 16 nested plates compile and run, deeper
+    nesting is VG107 at the first plate too deep (at the statement when the parse itself is too deep)."""
+    src = "guide g(n) {\nparam m = 0.0\n" + "".join(f"plate p{i}(2) {{\n" for i in range(depth))
+    src += "x ~ Normal(m, 1)\n" + "}\n" * depth + "}\n"
+    result = compiler.run(src, "<test>")
+    if depth == 16:
+        assert result.ok and result.diagnostics == []
+        fn = runtime._execute(result.code, "<test>")["g"]
+        with jax.enable_x64(True):
+            assert trace(seed(fn, 0)).get_trace(2)["x"]["fn"].batch_shape == (2,) * 16
+    else:
+        assert [d.code for d in result.diagnostics] == ["VG107"]
+        assert result.diagnostics[0].span.line == (19 if depth == 17 else depth + 3)  # the plate; the statement

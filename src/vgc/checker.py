@@ -22,6 +22,9 @@ from .scope import Scope, did_you_mean
 from .shapes import Layout, PlateDim, Shape, allocate_dim
 from .values import Val, violates
 
+# Each plate is a `with` block in the generated function, and CPython refuses more than 20 nested blocks.
+MAX_PLATES = 16
+
 
 class GuideChecker:
     """Checks the statements of one guide in order."""
@@ -332,6 +335,17 @@ class GuideChecker:
     # -- plates
     def plate(self, s: N.Plate) -> None:
         """``plate NAME(SIZE, subsample=K, dim=D) { ... }``: check the header, then the body inside it."""
+        if len(self.scope.open) >= MAX_PLATES:
+            if any(d.code == D.TOO_DEEP.code for d in self.r.items):  # the parser said so already
+                return
+            self.r.report(
+                D.TOO_DEEP,
+                s.name_span,
+                f"plates are nested more than {MAX_PLATES} deep: the generated guide could not nest its `with` "
+                "blocks (Python allows 20)",
+                "real models nest a few plates; nest fewer",
+            )
+            return
         nested_in_itself = self.scope.is_open(s.name)
         if nested_in_itself:
             outer = next(p for p in self.scope.open if p.name == s.name)

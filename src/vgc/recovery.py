@@ -352,12 +352,22 @@ class _Recovery:
             if deep is None:
                 return self.builder.transform(tree)
             m = deep.meta
-            self.r.report(
-                D.TOO_DEEP,
-                N.Span(m.line, m.column, m.line, m.column + 1),
-                f"the expression is nested more than {MAX_DEPTH} levels deep",
-                "split it into steps with `let`",
-            )
+            blocks = depth - 2  # the guide and plate blocks around the statement
+            if blocks > 10:
+                self.r.report(
+                    D.TOO_DEEP,
+                    _span(toks[0]),
+                    f"this statement is inside {blocks} nested blocks: with its expression, more than "
+                    f"{MAX_DEPTH} levels deep",
+                    "real models nest a few plates; nest fewer",
+                )
+            else:
+                self.r.report(
+                    D.TOO_DEEP,
+                    N.Span(m.line, m.column, m.line, m.column + 1),
+                    f"the expression is nested more than {MAX_DEPTH} levels deep",
+                    "split it into steps with `let`",
+                )
             return self.bad(toks)
         if k >= len(toks) and unbalanced and end is not None and end.type == "SEMI":
             # `f(a; b)`: the ';' is the mistake, not the bracket it interrupts
