@@ -49,6 +49,7 @@ import numpyro  # noqa: E402
 import plate_models as pm  # noqa: E402
 from numpyro.infer import SVI, Trace_ELBO  # noqa: E402
 from numpyro.optim import Adam  # noqa: E402
+from svi_step import count_all_eqns  # noqa: E402  (bench/ is on sys.path: scripts run from there)
 
 import vgc  # noqa: E402
 
@@ -141,21 +142,6 @@ def run_round(update, state, dynamic, steps: int):
         state, loss = update(state, *dynamic)
     jax.block_until_ready((state, loss))
     return state, (time.perf_counter() - t0) / steps
-
-
-def count_all_eqns(jaxpr) -> int:
-    """Equations including those inside sub-jaxprs (pjit, cond, scan, custom_jvp ...)."""
-    n = 0
-    for eqn in jaxpr.eqns:
-        n += 1
-        for p in eqn.params.values():
-            for sub in p if isinstance(p, (list, tuple)) else [p]:
-                inner = getattr(sub, "jaxpr", None)
-                if inner is not None:
-                    n += count_all_eqns(inner if hasattr(inner, "eqns") else sub.jaxpr)
-                elif hasattr(sub, "eqns"):
-                    n += count_all_eqns(sub)
-    return n
 
 
 def bench_case(case, particles: int, steps: int, rounds: int, hand_only: bool):

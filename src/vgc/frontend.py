@@ -53,6 +53,19 @@ class _BracketNewlines:
 _POSTLEX = _BracketNewlines()
 
 
+def _lark(lexer: str, start) -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer=lexer,
+        propagate_positions=True,
+        maybe_placeholders=True,
+        postlex=_POSTLEX,
+        start=start,
+        cache=True,
+    )
+
+
 @lru_cache(maxsize=1)
 def lark_parser() -> Lark:
     """The parser of whole files, built once per process and cached on disk by Lark between processes.
@@ -61,16 +74,7 @@ def lark_parser() -> Lark:
     file it parses, a contextual lexer would give the same tokens (it only narrows each choice to the
     terminals the parser accepts there); on a file it does not, :func:`recovery_parser` takes over.
     """
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="basic",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        postlex=_POSTLEX,
-        start="start",
-        cache=True,
-    )
+    return _lark("basic", "start")
 
 
 @lru_cache(maxsize=1)
@@ -78,16 +82,7 @@ def recovery_parser() -> Lark:
     """The parser error recovery reparses statements and headers with: a contextual lexer (a keyword where a
     name is expected is still lexed as a name, so `param let` gets VG103, not a syntax error) and the
     extra start symbols ``statement``, ``guide_head`` and ``plate_head``."""
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        postlex=_POSTLEX,
-        start=["start", "statement", "guide_head", "plate_head"],
-        cache=True,
-    )
+    return _lark("contextual", ["start", "statement", "guide_head", "plate_head"])
 
 
 def _span(x) -> N.Span:
