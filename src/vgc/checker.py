@@ -36,9 +36,7 @@ class GuideChecker:
         self.scope = Scope(self.guide.symbols)
         self.x = ExprChecker(reporter, self.scope, self.guide)
         self.d = DistChecker(reporter, self.x)
-        self.layouts: list[Layout] = [Layout()]  # the layout of the open plates, innermost last
-        self.out: list[list] = [self.guide.items]  # where the next record goes
-        self.open_plates: list[PlateIR] = []
+        self.open_plates: list[PlateIR] = []  # the plates around the statement being checked, innermost last
         self.plates: list[N.Plate] = []  # every plate, for the name clash check in `finish`
         self.entered: dict[str, PlateIR] = {}  # the first plate of each name (later ones must agree)
         for a in args or ():
@@ -50,7 +48,7 @@ class GuideChecker:
     @property
     def layout(self) -> Layout:
         """Where values defined here live."""
-        return self.layouts[-1]
+        return self.open_plates[-1].layout if self.open_plates else Layout()
 
     @property
     def here(self) -> frozenset:
@@ -58,7 +56,7 @@ class GuideChecker:
         return frozenset(p.name for p in self.layout.plates)
 
     def emit(self, record) -> None:
-        self.out[-1].append(record)
+        (self.open_plates[-1].items if self.open_plates else self.guide.items).append(record)
 
     def define(self, name: str, span: N.Span) -> bool:
         """Report a redefinition; True when the name is free."""
@@ -383,16 +381,12 @@ class GuideChecker:
             self.same_as_before(record)
         self.emit(record)
         self.scope.push(s)
-        self.layouts.append(layout)
-        self.out.append(record.items)
         self.open_plates.append(record)
         try:
             for st in s.body:
                 self.stmt(st)
         finally:
             self.scope.pop()
-            self.layouts.pop()
-            self.out.pop()
             self.open_plates.pop()
 
     def same_as_before(self, p: PlateIR) -> None:
