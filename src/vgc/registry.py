@@ -26,15 +26,17 @@ class Arg(Record):
 
 
 class DistSpec(Record):
-    """A NumPyro distribution: its argument list and the rank of one draw (0 scalar, 1 vector)."""
+    """A NumPyro distribution: its argument list, the rank of one draw (0 scalar, 1 vector) and its
+    support, spelt as NumPyro's constraint with argument names for bounds (``interval(low, high)``;
+    :mod:`vgc.supports` evaluates them)."""
 
-    __slots__ = ("name", "args", "event_rank", "doc")
-    _defaults: ClassVar[dict] = {"event_rank": 0, "doc": ""}
+    __slots__ = ("name", "args", "event_rank", "doc", "support")
+    _defaults: ClassVar[dict] = {"event_rank": 0, "doc": "", "support": "real"}
     name: str
     args: tuple[Arg, ...]
     event_rank: int
-    # For event_rank 1: which arguments carry the event size in their last axis.
     doc: str
+    support: str
 
     def signature(self) -> str:
         """``Normal(loc, scale=1)``-style text for hovers and messages."""
@@ -42,11 +44,13 @@ class DistSpec(Record):
         return f"{self.name}({', '.join(parts)})"
 
 
-def _d(name: str, *args: Arg, event_rank: int = 0, doc: str = "") -> DistSpec:
-    return DistSpec(name, tuple(args), event_rank, doc)
+def _d(name: str, *args: Arg, event_rank: int = 0, doc: str = "", support: str = "real") -> DistSpec:
+    return DistSpec(name, tuple(args), event_rank, doc, support)
 
 
 _LOC = Arg("loc", required=False)
+_RATE = Arg("rate", required=False, positive=True)
+_C1, _C0 = Arg("concentration1", positive=True), Arg("concentration0", positive=True)
 _SCALE = Arg("scale", required=False, positive=True)
 
 DISTRIBUTIONS: dict[str, DistSpec] = {
@@ -58,20 +62,20 @@ DISTRIBUTIONS: dict[str, DistSpec] = {
         _d("Laplace", _LOC, _SCALE),
         _d("Logistic", _LOC, _SCALE),
         _d("Gumbel", _LOC, _SCALE),
-        _d("LogNormal", _LOC, _SCALE),
-        _d("HalfNormal", _SCALE),
-        _d("HalfCauchy", _SCALE),
-        _d("Exponential", Arg("rate", required=False, positive=True)),
-        _d("Gamma", Arg("concentration", positive=True), Arg("rate", required=False, positive=True)),
-        _d("InverseGamma", Arg("concentration", positive=True), Arg("rate", required=False, positive=True)),
-        _d("Chi2", Arg("df", positive=True)),
-        _d("Beta", Arg("concentration1", positive=True), Arg("concentration0", positive=True)),
-        _d("Kumaraswamy", Arg("concentration1", positive=True), Arg("concentration0", positive=True)),
-        _d("Uniform", Arg("low", required=False), Arg("high", required=False)),
-        _d("Pareto", Arg("scale", positive=True), Arg("alpha", positive=True)),
-        _d("VonMises", Arg("loc"), Arg("concentration", positive=True)),
-        _d("Weibull", Arg("scale", positive=True), Arg("concentration", positive=True)),
-        _d("Dirichlet", Arg("concentration", rank=1, positive=True), event_rank=1),
+        _d("LogNormal", _LOC, _SCALE, support="positive"),
+        _d("HalfNormal", _SCALE, support="positive"),
+        _d("HalfCauchy", _SCALE, support="positive"),
+        _d("Exponential", _RATE, support="positive"),
+        _d("Gamma", Arg("concentration", positive=True), _RATE, support="positive"),
+        _d("InverseGamma", Arg("concentration", positive=True), _RATE, support="positive"),
+        _d("Chi2", Arg("df", positive=True), support="positive"),
+        _d("Beta", _C1, _C0, support="unit_interval"),
+        _d("Kumaraswamy", _C1, _C0, support="unit_interval"),
+        _d("Uniform", Arg("low", required=False), Arg("high", required=False), support="interval(low, high)"),
+        _d("Pareto", Arg("scale", positive=True), Arg("alpha", positive=True), support="greater_than(scale)"),
+        _d("VonMises", Arg("loc"), Arg("concentration", positive=True), support="circular"),
+        _d("Weibull", Arg("scale", positive=True), Arg("concentration", positive=True), support="positive"),
+        _d("Dirichlet", Arg("concentration", rank=1, positive=True), event_rank=1, support="simplex"),
         _d(
             "MultivariateNormal",
             Arg("loc", required=False, rank=1),
@@ -79,6 +83,7 @@ DISTRIBUTIONS: dict[str, DistSpec] = {
             Arg("precision_matrix", required=False, rank=2),
             Arg("scale_tril", required=False, rank=2),
             event_rank=1,
+            support="real_vector",
         ),
         _d(
             "LowRankMultivariateNormal",
@@ -86,6 +91,7 @@ DISTRIBUTIONS: dict[str, DistSpec] = {
             Arg("cov_factor", rank=2),
             Arg("cov_diag", rank=1, positive=True),
             event_rank=1,
+            support="real_vector",
         ),
     ]
 }
@@ -117,34 +123,39 @@ class FuncSpec(Record):
     ``monotone`` is True for bijections of their domain (usable in a transform),
     False for elementwise functions that are not (rejected on random values),
     None for functions that are not elementwise.
+    ``domain`` and ``image`` are supports (spelt as NumPyro's constraints): where the function is defined
+    and what it maps that onto; :mod:`vgc.supports` derives a transformed site's support from them.
     """
 
-    __slots__ = ("name", "arity", "elementwise", "monotone", "doc")
+    __slots__ = ("name", "arity", "elementwise", "monotone", "doc", "domain", "image")
+    _defaults: ClassVar[dict] = {"domain": "real", "image": "real"}
     name: str
     arity: int
     elementwise: bool
     monotone: bool | None
     doc: str
+    domain: str
+    image: str
 
 
 FUNCTIONS: dict[str, FuncSpec] = {
     f.name: f
     for f in [
-        FuncSpec("exp", 1, True, True, "e^x"),
-        FuncSpec("log", 1, True, True, "natural logarithm (x > 0)"),
-        FuncSpec("log1p", 1, True, True, "log(1 + x)"),
-        FuncSpec("expm1", 1, True, True, "e^x - 1"),
-        FuncSpec("sqrt", 1, True, True, "square root (x ≥ 0)"),
-        FuncSpec("tanh", 1, True, True, "hyperbolic tangent"),
+        FuncSpec("exp", 1, True, True, "e^x", image="positive"),
+        FuncSpec("log", 1, True, True, "natural logarithm (x > 0)", domain="positive"),
+        FuncSpec("log1p", 1, True, True, "log(1 + x)", domain="greater_than(-1)"),
+        FuncSpec("expm1", 1, True, True, "e^x - 1", image="greater_than(-1)"),
+        FuncSpec("sqrt", 1, True, True, "square root (x ≥ 0)", domain="nonnegative", image="nonnegative"),
+        FuncSpec("tanh", 1, True, True, "hyperbolic tangent", image="interval(-1, 1)"),
         FuncSpec("sinh", 1, True, True, "hyperbolic sine"),
         FuncSpec("arcsinh", 1, True, True, "inverse hyperbolic sine"),
-        FuncSpec("sigmoid", 1, True, True, "1 / (1 + e^-x)"),
-        FuncSpec("logit", 1, True, True, "log(x / (1 - x)), 0 < x < 1"),
-        FuncSpec("softplus", 1, True, True, "log(1 + e^x)"),
-        FuncSpec("sin", 1, True, False, "sine"),
-        FuncSpec("cos", 1, True, False, "cosine"),
+        FuncSpec("sigmoid", 1, True, True, "1 / (1 + e^-x)", image="unit_interval"),
+        FuncSpec("logit", 1, True, True, "log(x / (1 - x)), 0 < x < 1", domain="unit_interval"),
+        FuncSpec("softplus", 1, True, True, "log(1 + e^x)", image="positive"),
+        FuncSpec("sin", 1, True, False, "sine", image="interval(-1, 1)"),
+        FuncSpec("cos", 1, True, False, "cosine", image="interval(-1, 1)"),
         FuncSpec("tan", 1, True, False, "tangent (periodic, so not invertible)"),
-        FuncSpec("abs", 1, True, False, "absolute value"),
+        FuncSpec("abs", 1, True, False, "absolute value", image="nonnegative"),
         FuncSpec("sum", 1, False, None, "sum of all entries"),
         FuncSpec("rot", 1, False, None, "2x2 rotation [[cos θ, -sin θ], [sin θ, cos θ]]"),
         FuncSpec("diag", 1, False, None, "diagonal matrix of a vector"),
