@@ -14,12 +14,14 @@ import math
 from . import diagnostics as D
 from . import nodes as N
 from . import registry as R
+from . import supports as SP
 from . import transforms as T
 from .dists import DistChecker
 from .exprs import ExprChecker
 from .ir import GuideIR, Kind, LetIR, MixIR, ParamIR, PlateIR, PlateSize, SampleIR, Sym, TransformIR
 from .scope import Scope, did_you_mean
 from .shapes import Layout, PlateDim, Shape, allocate_dim
+from .unparse import expr as unparse
 from .values import Val, violates
 
 # Each plate is a `with` block in the generated function, and CPython refuses more than 20 nested blocks.
@@ -154,8 +156,6 @@ class GuideChecker:
             cname = c.id if isinstance(c, N.Name) else c.func if isinstance(c, N.Call) else None
             spec = R.CONSTRAINTS.get(cname) if cname else None
             if spec is None or (isinstance(c, N.Call) and c.kwargs):
-                from .unparse import expr as unparse
-
                 self.r.report(
                     D.UNKNOWN_CONSTRAINT,
                     c.span,
@@ -232,6 +232,9 @@ class GuideChecker:
                     f"choose an initial value inside the '{cname}' constraint",
                 )
         if self.define(s.name, s.name_span):
+            if ok:
+                self.guide.supports[s.name] = SP.param_support(cname, [v.const for v in bounds],
+                                                               [unparse(a) for a in cargs])
             self.scope.define(Sym(
                 s.name, Kind.PARAM, s.name_span, shape, frozenset([s.name]), constraint=cname, const_low=low,
                 varies=self.here,
@@ -256,6 +259,7 @@ class GuideChecker:
         self.scope.define(Sym(s.name, Kind.RANDOM, s.name_span, d.shape, params, randoms, quiet=failed,
                               varies=self.here, batch=s.batch))
         self.emit(SampleIR(s, d, self.layout, s.batch))
+        self.guide.supports[s.name] = SP.draw_support(d, self.const)
 
     def batch_draw(self, s: N.Sample, d) -> bool:
         """``x ~ DIST : batch``: a primitive distribution, outside plates (inside one, plates are the batch)."""
@@ -329,6 +333,34 @@ class GuideChecker:
             self.scope.get(r_).consumed_at = s.span.line
             self.guide.auxiliary.add(r_)
         self.emit(TransformIR(s, v.shape, plan, self.layout, plan.batch))
+        self.transform_supports(s)
+
+    def const(self, e: N.Expr) -> object:
+        """The constant value of a checked expression, or None."""
+        return self.x.quiet().value(e, pm_ok=True).const
+
+    def transform_supports(self, s: N.Assign) -> None:
+        """The support of each target: the image of the map (each item's, for a vector of items)."""
+        quiet = self.x.quiet()
+
+        def defn(n: str) -> N.Expr | None:
+            sym = self.scope.get(n)
+            return sym.defn if sym is not None and sym.kind is Kind.LET and sym.randoms else None
+
+        def of_name(n: str):
+            return self.guide.supports.get(n)
+
+        def positive(n: str) -> bool:
+            sup = self.guide.supports.get(n)
+            return sup is not None and SP.inside(sup, SP.Support(lo=0.0)) is True
+
+        derive = SP.Deriver(lambda e: quiet.value(e, pm_ok=True), of_name, defn, positive)
+        if s.is_list and isinstance(s.value, N.Vector) and len(s.value.items) == len(s.targets):
+            parts = [derive.support(i) for i in s.value.items]
+        else:
+            parts = [derive.support(s.value)] * len(s.targets)
+        for t, sup in zip(s.targets, parts):
+            self.guide.supports[t.id] = sup
 
     # -- plates
     def plate(self, s: N.Plate) -> None:

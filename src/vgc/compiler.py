@@ -16,6 +16,7 @@ class Result(NamedTuple):
     code: str | None
     diagnostics: list[D.Diagnostic]
     guides: tuple[str, ...] = ()
+    irs: tuple = ()  # the checked guides (ir.GuideIR), for the model check and the LSP
 
     @property
     def ok(self) -> bool:
@@ -60,7 +61,8 @@ def _run(source: str, file: str, generate: bool, numeric_jacobians: bool, report
         return Result(None, diags)
     names = tuple(g.name for g in guides)
     if not generate:
-        return Result("", diags, names)
+        return Result("", diags, names, tuple(guides))
     from . import codegen  # not needed (nor imported) by `vgc check`
 
-    return Result(codegen.generate(guides, os.path.basename(file) if not file.startswith("<") else file), diags, names)
+    code = codegen.generate(guides, os.path.basename(file) if not file.startswith("<") else file)
+    return Result(code, diags, names, tuple(guides))

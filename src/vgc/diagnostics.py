@@ -64,6 +64,7 @@ DISCRETE = _code("VG304", ERROR, "discrete distribution")
 NO_EFFECT = _code("VG305", ERROR, "statement has no effect")
 PM_OUTSIDE_MIX = _code("VG306", ERROR, "± outside a mixture component")
 BAD_MIXTURE = _code("VG307", ERROR, "invalid mixture")
+MIXED_SUPPORTS = _code("VG308", ERROR, "mixture components with different supports")
 # Transforms.
 NOT_BIJECTION = _code("VG401", ERROR, "transform is not a bijection")
 CONSUMED_TWICE = _code("VG402", ERROR, "random variable consumed twice")

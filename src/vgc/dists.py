@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import diagnostics as D
 from . import nodes as N
 from . import registry as R
+from . import supports as SP
 from .exprs import ExprChecker
 from .ir import DistIR, Kind, MixIR
 from .scope import did_you_mean
@@ -210,6 +211,18 @@ class DistChecker:
             if d is None:
                 return None
             comps.append(d)
+        quiet = self.x.quiet()
+        supports = [(c.family, SP.draw_support(c, lambda x: quiet.value(x, pm_ok=True).const)) for c in comps]
+        problem = SP.mixture_problem(supports, len(comps) == 1)
+        if problem:
+            self.r.report(
+                D.MIXED_SUPPORTS,
+                e.span,
+                problem,
+                "mix families with one support (e.g. Normal with Cauchy, or Gamma with LogNormal), or transform "
+                "a real mixture onto the support (`u ~ Mix(...); x = exp(u)`)",
+            )
+            return None
         pm_counts = [_count_pm(c) for c in args]
         if len(comps) == 1:
             (comp,) = comps

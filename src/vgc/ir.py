@@ -170,7 +170,7 @@ class LetIR(Record):
 class GuideIR:
     """One checked guide, ready for code generation."""
 
-    __slots__ = ("args", "auxiliary", "indexed", "info", "items", "name", "symbols")
+    __slots__ = ("args", "auxiliary", "indexed", "info", "items", "name", "supports", "symbols")
 
     def __init__(self, name: str, args: tuple[str, ...] | None):
         self.name = name
@@ -182,6 +182,8 @@ class GuideIR:
         # id(expr) -> (expr, per-element shape, plates it varies over) for every expression the checker
         # evaluated: codegen lays out batched arrays from it instead of re-deriving shapes
         self.info: dict[int, tuple] = {}
+        # name -> supports.Support of every param, draw and transformed latent (one value's entries)
+        self.supports: dict[str, object] = {}
 
     def walk(self):
         """Every IR record, plates before their bodies, in source order."""
@@ -214,8 +216,9 @@ class SiteKind(enum.Enum):
 class Site(Record):
     """One site the guide creates, as the model check and the LSP see it."""
 
-    __slots__ = ("name", "kind", "event_shape", "event_dim", "layout", "auxiliary", "span", "name_span", "batch_dims")
-    _defaults: ClassVar[dict] = {"batch_dims": ()}
+    __slots__ = ("name", "kind", "event_shape", "event_dim", "layout", "auxiliary", "span", "name_span", "batch_dims",
+                 "support")
+    _defaults: ClassVar[dict] = {"batch_dims": (), "support": None}
     name: str
     kind: SiteKind
     event_shape: Shape  # one element's shape
@@ -225,6 +228,7 @@ class Site(Record):
     span: N.Span  # the statement that defines it
     name_span: N.Span
     batch_dims: tuple | None  # batch dimensions outside any plate (`: batch` draws)
+    support: object  # supports.Support: where its values lie (each entry, for a vector)
 
     @property
     def plates(self) -> tuple[str, ...]:
@@ -249,13 +253,13 @@ def sites(guide: GuideIR) -> list[Site]:
         if isinstance(it, ParamIR):
             s = it.stmt
             out.append(Site(s.name, SiteKind.PARAM, it.shape, None if it.shape is None else len(it.shape),
-                            it.layout, False, s.span, s.name_span))
+                            it.layout, False, s.span, s.name_span, (), guide.supports.get(s.name)))
         elif isinstance(it, SampleIR):
             s, shape, batch = it.stmt, it.dist.shape, ()
             if it.batch:
                 shape, batch = it.dist.event, it.dist.batch
             out.append(Site(s.name, SiteKind.DRAW, shape, None if shape is None else len(shape), it.layout,
-                            s.name in guide.auxiliary, s.span, s.name_span, batch))
+                            s.name in guide.auxiliary, s.span, s.name_span, batch, guide.supports.get(s.name)))
         elif isinstance(it, TransformIR):
             s = it.stmt
             shape, batch = () if s.is_list else it.shape, ()
@@ -263,5 +267,5 @@ def sites(guide: GuideIR) -> list[Site]:
                 shape, batch = (), it.shape
             for t in s.targets:
                 out.append(Site(t.id, SiteKind.DELTA, shape, None if shape is None else len(shape), it.layout,
-                                False, s.span, t.span, batch))
+                                False, s.span, t.span, batch, guide.supports.get(t.id)))
     return out
