@@ -61,6 +61,12 @@ class Section:
     def output(self) -> str:
         return self.bodies("text")[0]
 
+    @property
+    def model(self) -> str | None:
+        """The model file of a model-check code (``model.py``, function ``model``), else None."""
+        found = self.bodies("python")
+        return found[0] if found else None
+
 
 def _level2(text: str) -> list[tuple[str, list[str]]]:
     """(heading line, lines) of every level-2 section, ignoring `## ` inside fenced blocks."""
@@ -103,6 +109,8 @@ def _sections() -> list[Section]:
 SECTIONS = _sections()
 BY_CODE = {s.code: s for s in SECTIONS}
 CODES = sorted(D.REGISTRY)
+# The codes of the check against a model: their sections start with the model (a ```python block).
+MODEL_CODES = {c for c in CODES if c.startswith("VG8")}
 
 
 def _section(code: str) -> Section:
@@ -111,14 +119,30 @@ def _section(code: str) -> Section:
 
 
 def _cli_check(tmp_path: Path, monkeypatch, capsys, source: str, code: str, *options: str) -> tuple[int, str]:
-    """`vgc check [options] example.vg` on ``source`` written in the example's encoding: (status, stdout)."""
+    """`vgc check [options] example.vg` on ``source`` written in the example's encoding: (status, stdout);
+    for a model-check code, with ``--model model.py:model``."""
     (tmp_path / FILE).write_bytes(source.encode(ENCODING.get(code, "utf-8")))
+    if code in MODEL_CODES:
+        (tmp_path / "model.py").write_text(BY_CODE[code].model, encoding="utf-8")
+        options = (*options, FILE, "--model", "model.py:model")
     if code in INJECTED:
         INJECTED[code](monkeypatch)
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
-    status = cli.main(["check", *options, FILE])
+    status = cli.main(["check", *options] if code in MODEL_CODES else ["check", *options, FILE])
     return status, capsys.readouterr().out
+
+
+def _model_check(tmp_path: Path, code: str, source: str) -> list[D.Diagnostic]:
+    """Compile ``source`` and check it against the section's model: every diagnostic."""
+    from vgc import modelcheck
+
+    path = tmp_path / f"model_{code}.py"
+    path.write_text(BY_CODE[code].model, encoding="utf-8")
+    result = compiler.run(source, FILE)
+    if not result.ok:
+        return result.diagnostics
+    return result.diagnostics + modelcheck.check(result, modelcheck.load_model(f"{path}:model"), file=FILE)
 
 
 # ---------------------------------------------------------------- (a) one section per registered code
@@ -141,7 +165,8 @@ def test_section_has_failing_example_output_and_fix(code):
         assert [info for info, _ in s.blocks] == ["vg", "text"], "expected ```vg and ```text blocks"
         assert re.search(r"^What to do\b", s.text, re.M)
         return
-    assert [info for info, _ in s.blocks] == ["vg", "text", "vg"], "expected ```vg, ```text, ```vg blocks"
+    expected = ["python", "vg", "text", "vg"] if code in MODEL_CODES else ["vg", "text", "vg"]
+    assert [info for info, _ in s.blocks] == expected, f"expected blocks {expected}"
     assert re.search(r"^Fix\b", s.text.split("```text", 1)[1], re.M), "the second vg block needs a 'Fix:' line"
     assert s.bad.strip() and s.fix.strip()
     assert s.bad != s.fix or code in ENCODING
@@ -152,7 +177,7 @@ def test_section_has_failing_example_output_and_fix(code):
 # ---------------------------------------------------------------- (b) the examples do what they say
 
 
-@pytest.mark.parametrize("code", sorted(set(CODES) - set(ENCODING) - set(INJECTED)))
+@pytest.mark.parametrize("code", sorted(set(CODES) - set(ENCODING) - set(INJECTED) - MODEL_CODES))
 def test_failing_example_triggers_the_code(code):
     result = compiler.run(_section(code).bad, FILE)
     found = {d.code for d in result.diagnostics}
@@ -161,6 +186,16 @@ def test_failing_example_triggers_the_code(code):
         assert not result.ok
     else:
         assert result.ok, "a warning's example should have no error"
+
+
+@pytest.mark.parametrize("code", sorted(MODEL_CODES))
+def test_failing_model_example_triggers_the_code_and_its_fix_passes(code, tmp_path):
+    s = _section(code)
+    bad = _model_check(tmp_path, code, s.bad)
+    assert [d.code for d in bad] == [code], D.render(bad, s.bad)
+    assert compiler.run(s.bad, FILE).diagnostics == []  # only the model shows the problem
+    good = _model_check(tmp_path, code, s.fix)
+    assert good == [], D.render(good, s.fix)
 
 
 @pytest.mark.parametrize("code", sorted(set(CODES) - set(INJECTED)))

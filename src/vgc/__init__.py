@@ -17,6 +17,10 @@ def __getattr__(name: str):
         from . import runtime
 
         return getattr(runtime, name)
+    if name == "ModelError":
+        from .modelcheck import ModelError
+
+        return ModelError
     raise AttributeError(f"module 'vgc' has no attribute {name!r}")
 
 
@@ -34,4 +38,4 @@ def check(source: str, file: str = "<string>") -> list[Diagnostic]:
     return run(source, file, generate=False).diagnostics
 
 
-__all__ = ["CompileError", "Diagnostic", "Guide", "__version__", "check", "compile", "guide", "load"]
+__all__ = ["CompileError", "Diagnostic", "ModelError", "Guide", "__version__", "check", "compile", "guide", "load"]

@@ -31,10 +31,11 @@ MAX_PLATES = 16
 class GuideChecker:
     """Checks the statements of one guide in order."""
 
-    def __init__(self, reporter: D.Reporter, name: str, args: tuple[N.Name, ...] | None, numeric: bool = False):
+    def __init__(self, reporter: D.Reporter, name: str, args: tuple[N.Name, ...] | None, numeric: bool = False,
+                 head: N.Span | None = None):
         self.r = reporter
         self.numeric = numeric
-        self.guide = GuideIR(name, None if args is None else tuple(a.id for a in args))
+        self.guide = GuideIR(name, None if args is None else tuple(a.id for a in args), head)
         self.scope = Scope(self.guide.symbols)
         self.x = ExprChecker(reporter, self.scope, self.guide)
         self.d = DistChecker(reporter, self.x)
@@ -563,15 +564,18 @@ def check_program(
                     "give each guide its own name",
                 )
             seen[g.name] = g
-            guides.append(_check_body(reporter, g.name, g.args, g.body, g.span, numeric_jacobians))
+            guides.append(_check_body(reporter, g.name, g.args, g.body, g.span, numeric_jacobians, g.name_span))
     else:
         end = program.bare[-1].span if program.bare else N.Span(1, 1, 1, 1)
-        guides.append(_check_body(reporter, default_name, None, program.bare, end, numeric_jacobians))
+        head = program.bare[0].span if program.bare else None
+        if head is not None and head.end_line != head.line:  # a plate: its header line
+            head = N.Span(head.line, head.column, head.line, head.column + 5)
+        guides.append(_check_body(reporter, default_name, None, program.bare, end, numeric_jacobians, head))
     return guides
 
 
-def _check_body(reporter, name, args, body, span, numeric) -> GuideIR:
-    c = GuideChecker(reporter, name, args, numeric)
+def _check_body(reporter, name, args, body, span, numeric, head=None) -> GuideIR:
+    c = GuideChecker(reporter, name, args, numeric, head)
     for s in body:
         c.stmt(s)
     return c.finish(span)

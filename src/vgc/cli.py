@@ -1,9 +1,10 @@
-"""Phase 5 (command line): ``vgc compile``, ``check``, ``fmt``, ``explain`` and ``lsp``.
+"""Phase 5 (command line): ``vgc compile``, ``check``, ``init``, ``fmt``, ``explain`` and ``lsp``.
 
 Exit status: 0 clean (warnings allowed), 1 when the program has errors (or
 ``fmt --check`` finds a file to reformat), 2 for usage and I/O errors. A user
 mistake never shows a traceback; ``-o`` and ``fmt --write`` write atomically,
-only on success. Nothing here imports jax.
+only on success. Nothing here imports jax; ``check --model`` and ``init`` load :mod:`vgc.modelcheck`, which
+does (and runs the user's model).
 """
 
 from __future__ import annotations
@@ -102,7 +103,11 @@ def cmd_compile(args) -> int:
 def cmd_check(args) -> int:
     source, diags = read(args.file)
     if source is not None:
-        diags = compiler.run(source, args.file, generate=False).diagnostics
+        model = getattr(args, "model", None)
+        result = compiler.run(source, args.file, generate=model is not None)
+        diags = result.diagnostics
+        if model is not None and result.ok:
+            diags = sorted(diags + _model_diagnostics(result, args), key=lambda d: (d.span.line, d.span.column))
     if args.format == "json":
         sys.stdout.write(D.to_json(diags) + "\n")
     else:
@@ -113,6 +118,43 @@ def cmd_check(args) -> int:
             f"{args.file}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}\n"
         )
     return 1 if any(d.is_error for d in diags) else 0
+
+
+def _model_inputs(args):
+    """The model function and its keyword arguments from ``--model`` and ``--data`` (exit 2 on a problem)."""
+    from .modelcheck import ModelError, load_data, load_model
+
+    try:
+        model = load_model(args.model)
+        data = load_data(args.data) if args.data else {}
+    except ModelError as e:
+        raise _Usage(str(e)) from None
+    return model, data
+
+
+def _model_diagnostics(result, args) -> list[D.Diagnostic]:
+    from .modelcheck import ModelError, check
+
+    model, data = _model_inputs(args)
+    try:
+        return check(result, model, (), data, name=args.guide, file=args.file)
+    except ModelError as e:
+        raise _Usage(str(e)) from None
+
+
+def cmd_init(args) -> int:
+    from .init import ModelError, write_guide
+
+    model, data = _model_inputs(args)
+    try:
+        text = write_guide(model, (), data, name=args.name)
+    except ModelError as e:
+        raise _Usage(str(e)) from None
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def cmd_fmt(args) -> int:
@@ -177,7 +219,16 @@ def build_parser():
     k = sub.add_parser("check", help="report diagnostics without generating code")
     k.add_argument("file", metavar="FILE.vg")
     k.add_argument("--format", choices=("text", "json"), default="text")
+    k.add_argument("--model", metavar="FILE.py:FUNCTION", help="also check the guide against this NumPyro model")
+    k.add_argument("--data", metavar="DATA", help="the model's keyword arguments: a .npz or a JSON object")
+    k.add_argument("--guide", metavar="NAME", help="the guide to check against the model (when the file has several)")
     k.set_defaults(run=cmd_check)
+    i = sub.add_parser("init", help="write a starting guide for a NumPyro model (AutoNormal's family, as VG)")
+    i.add_argument("--model", required=True, metavar="FILE.py:FUNCTION", help="the NumPyro model")
+    i.add_argument("--data", metavar="DATA", help="the model's keyword arguments: a .npz or a JSON object")
+    i.add_argument("--name", metavar="NAME", help="the guide's name (default: the model's name + _guide)")
+    i.add_argument("-o", "--output", metavar="OUT.vg", help="write here (atomically) instead of stdout")
+    i.set_defaults(run=cmd_init)
     f = sub.add_parser("fmt", help="format .vg files in the canonical layout")
     f.add_argument("files", nargs="+", metavar="FILE.vg")
     mode = f.add_mutually_exclusive_group()
@@ -212,7 +263,7 @@ def _quick_check(argv: list[str]):
     file, fmt = argv[form[0]], argv[form[1]] if form[1] is not None else "text"
     if file.startswith("-") or fmt not in ("text", "json"):
         return None
-    return SimpleNamespace(command="check", file=file, format=fmt, run=cmd_check)
+    return SimpleNamespace(command="check", file=file, format=fmt, model=None, data=None, guide=None, run=cmd_check)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -170,11 +170,12 @@ class LetIR(Record):
 class GuideIR:
     """One checked guide, ready for code generation."""
 
-    __slots__ = ("args", "auxiliary", "indexed", "info", "items", "name", "supports", "symbols")
+    __slots__ = ("args", "auxiliary", "head", "indexed", "info", "items", "name", "supports", "symbols")
 
-    def __init__(self, name: str, args: tuple[str, ...] | None):
+    def __init__(self, name: str, args: tuple[str, ...] | None, head: N.Span | None = None):
         self.name = name
         self.args = args
+        self.head = head or N.Span(1, 1, 1, 1)  # the guide's name (or a bare file's first statement)
         self.items: list = []
         self.symbols: dict[str, Sym] = {}
         self.auxiliary: set[str] = set()  # draws consumed by a transform

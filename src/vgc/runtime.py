@@ -31,7 +31,8 @@ class CompileError(Exception):
 class Guide:
     """A compiled guide: call it like the hand-written function (``SVI(model, guide, ...)``)."""
 
-    def __init__(self, fn, name: str, source: str, vg_source: str, warnings: list[Diagnostic]):
+    def __init__(self, fn, name: str, source: str, vg_source: str, warnings: list[Diagnostic],
+                 result: compiler.Result | None = None, file: str = "<vg>"):
         self._fn = fn
         self.name = name
         self.source = source  # the generated Python
@@ -39,9 +40,21 @@ class Guide:
         self.warnings = warnings
         self.__name__ = name
         self.__doc__ = fn.__doc__
+        self._result = result
+        self._file = file
 
     def __call__(self, *args, **kwargs):
         return self._fn(*args, **kwargs)
+
+    def check_model(self, model, *args, **kwargs) -> list[Diagnostic]:
+        """The diagnostics of this guide against ``model`` called with ``args`` and ``kwargs`` (as SVI will
+        call both): missing and unknown sites, shapes, plates and supports (see :mod:`vgc.modelcheck`).
+
+        Raises :class:`vgc.modelcheck.ModelError` when the model itself fails to run.
+        """
+        from . import modelcheck
+
+        return modelcheck.check(self._result, model, args, kwargs, name=self.name, file=self._file)
 
     def __repr__(self) -> str:
         return f"<vgc.Guide {self.name}>"
@@ -109,8 +122,13 @@ def compile_checked(source: str, file: str = "<string>") -> compiler.Result:
     return result
 
 
-def guide(source: str, name: str | None = None, *, file: str = "<vg>") -> Guide:
-    """Compile VG ``source`` and return the guide called ``name`` (the only one when None)."""
+def guide(source: str, name: str | None = None, *, file: str = "<vg>", model=None, model_args: tuple = (),
+          model_kwargs: dict | None = None) -> Guide:
+    """Compile VG ``source`` and return the guide called ``name`` (the only one when None).
+
+    With ``model``, the guide is also checked against it (called with ``model_args`` and ``model_kwargs``):
+    an error there raises :class:`CompileError` too, and warnings join ``Guide.warnings``.
+    """
     result = compile_checked(source, file)
     if name is None:
         if len(result.guides) != 1:
@@ -123,7 +141,13 @@ def guide(source: str, name: str | None = None, *, file: str = "<vg>") -> Guide:
 
     fn = namespace[function_name(result.guides, name)]
     warnings = [d for d in result.diagnostics if not d.is_error]
-    return Guide(fn, name, result.code, source, warnings)
+    g = Guide(fn, name, result.code, source, warnings, result, file)
+    if model is not None:
+        found = g.check_model(model, *model_args, **(model_kwargs or {}))
+        if any(d.is_error for d in found):
+            raise CompileError(sorted(result.diagnostics + found, key=lambda d: (d.span.line, d.span.column)), source)
+        g.warnings = warnings + found
+    return g
 
 
 def read_source(path: str | Path) -> str:

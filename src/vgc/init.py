@@ -1,0 +1,269 @@
+"""``vgc init --model``: a starting guide in VG for a NumPyro model (AutoNormal's family, written out).
+
+The model is traced once with every latent set to its prior median (NumPyro's ``init_to_median``, as
+AutoNormal starts, from 101 draws instead of 15). The guide opens the model's plates (names, sizes from
+the arguments where one matches, subsample sizes, dims) and gives every latent a learnable draw mapped
+onto its support:
+
+* real → ``x ~ Normal(x_loc, x_scale)``;
+* positive, greater_than(a), less_than(b), unit_interval, interval(a, b) → a Normal draw ``x_raw`` and
+  ``x = exp(x_raw)``, ``a + exp(x_raw)``, ``b - exp(x_raw)``, ``sigmoid(x_raw)``, ``a + (b - a) * sigmoid(x_raw)``
+  (the maps NumPyro's ``biject_to`` uses, so the family is AutoNormal's);
+* ordered, lower Cholesky, correlation Cholesky → ``ordered``, ``lower_cholesky``, ``corr_cholesky`` of a
+  Normal vector;
+* simplex → ``x ~ Dirichlet(x_conc)`` with a positive concentration param.
+
+Locations start at the median mapped back to the unconstrained space (one scalar per plate-local site, the
+median over its elements), scales at 0.1 (AutoNormal's ``init_scale``). The text is formatted as
+``vgc fmt`` would and checked against the model before it is returned.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+
+from . import compiler
+from .diagnostics import render
+from .fmt import format_source
+from .modelcheck import ModelError, ModelSite, Traced, check, from_trace
+
+__all__ = ["ModelError", "write_guide"]
+
+INIT_SCALE = 0.1  # AutoNormal's default
+MEDIAN_SAMPLES = 101  # AutoNormal's init_to_median takes 15 draws; more put the start nearer the median
+DIRICHLET_TOTAL = 50.0  # the starting concentration's sum: a Dirichlet about as tight as AutoNormal's start
+
+
+def _num(x: float) -> str:
+    """A VG number literal with 4 significant digits (negative numbers as unary minus)."""
+    x = float(x)
+    if not math.isfinite(x):
+        x = 0.0
+    text = f"{abs(x):.4g}"
+    if "e" not in text and "." not in text:
+        text += ".0"
+    return ("-" if x < 0 else "") + text
+
+
+def _exact(x: float) -> str:
+    """A bound, to the last digit (a rounded bound would fall outside the model's support)."""
+    x = float(x)
+    return ("-" if x < 0 else "") + repr(abs(x))
+
+
+def _vector(values) -> str:
+    return "[" + ", ".join(_num(v) for v in values) + "]"
+
+
+def _init(values, elementwise: bool, shape: tuple) -> str:
+    """A param's initial value: one number when the entries agree (or, per plate element, their median)."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        return "0.0"
+    if elementwise or np.allclose(arr, arr.reshape(-1)[0], rtol=1e-3, atol=1e-6):
+        return _num(float(np.median(arr)))
+    if len(shape) == 1:
+        return _vector(arr.reshape(shape))
+    return _num(float(np.median(arr)))
+
+
+class _Writer:
+    def __init__(self):
+        self.lines: list[str] = []
+        self.depth = 1
+
+    def line(self, text: str = "") -> None:
+        self.lines.append(("  " * self.depth + text) if text else "")
+
+
+def _medians(model: Callable, args: tuple, kwargs: dict) -> tuple[Traced, dict]:
+    """The model's sites, with every latent at its prior median (given its parents' medians)."""
+    from numpyro import handlers
+    from numpyro.infer.initialization import init_to_median
+
+    try:
+        with handlers.trace() as tr:
+            at_median = init_to_median(num_samples=MEDIAN_SAMPLES)
+            handlers.substitute(handlers.seed(model, rng_seed=0), substitute_fn=at_median)(*args, **kwargs)
+    except Exception as e:  # the user's model
+        from .modelcheck import _one_line
+
+        raise ModelError(f"the model raised {_one_line(e, getattr(model.__code__, 'co_filename', None))}") from None
+    return from_trace(tr), tr
+
+
+def _size_text(size: int, args: dict) -> str:
+    """A plate size, named after an argument when one holds it (``J``, ``len(y)``)."""
+    import numpy as np
+
+    for name, value in args.items():
+        if isinstance(value, int | np.integer) and not isinstance(value, bool) and int(value) == size:
+            return name
+    for name, value in args.items():
+        shape = getattr(value, "shape", None)
+        if shape is not None and len(shape) >= 1 and shape[0] == size:
+            return f"len({name})"
+    return str(size)
+
+
+def _bounds(site: ModelSite, fn) -> tuple[float, float]:
+    """The site's interval bounds, the same for every entry (else vgc cannot write one map)."""
+    import numpy as np
+
+    c = fn.support
+    while hasattr(c, "base_constraint"):
+        c = c.base_constraint
+    lo = np.asarray(getattr(c, "lower_bound", -np.inf), dtype=float)
+    hi = np.asarray(getattr(c, "upper_bound", np.inf), dtype=float)
+    if (lo.size > 1 and not np.all(lo == lo.reshape(-1)[0])) or (hi.size > 1 and not np.all(hi == hi.reshape(-1)[0])):
+        raise ModelError(f"vgc init cannot map '{site.name}': its support's bounds differ from entry to entry")
+    return float(lo.reshape(-1)[0]), float(hi.reshape(-1)[0])
+
+
+def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, name: str | None = None,
+                source: str = "") -> str:
+    """VG source of a starting guide for ``model`` called with ``args``/``kwargs``; raises :class:`ModelError`
+    when the model fails or has a latent vgc cannot map (discrete, or a support without a VG map)."""
+    import numpy as np
+    from numpyro.distributions import biject_to
+
+    kwargs = dict(kwargs or {})
+    traced, tr = _medians(model, args, kwargs)
+    try:
+        params = [p for p in inspect.signature(model).parameters.values()]
+    except (TypeError, ValueError):
+        params = []
+    plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY, p.KEYWORD_ONLY) for p in params)
+    arg_names = [p.name for p in params] if plain else None
+    bound: dict = {}
+    if arg_names is not None:
+        bound = dict(zip(arg_names, args))
+        bound.update({k: v for k, v in kwargs.items() if k in arg_names})
+    gname = name or (getattr(model, "__name__", "model") + "_guide")
+    taken = set(traced.sites) | set(traced.plates) | set(arg_names or ())
+    w = _Writer()
+    header = f"guide {gname}" + (f"({', '.join(arg_names)})" if arg_names is not None else "") + " {"
+    open_plates: list[str] = []
+    used_dims: list[int] = []
+
+    def fresh(base: str) -> str:
+        n, i = base, 2
+        while n in taken:
+            n, i = f"{base}{i}", i + 1
+        taken.add(n)
+        return n
+
+    for site in traced.sites.values():
+        if site.kind != "latent" or site.auxiliary or site.enumerated:
+            continue
+        if site.discrete:
+            raise ModelError(f"vgc init cannot write a guide for '{site.name}': it is discrete ({site.family}); "
+                             "enumerate it in the model (infer={'enumerate': 'parallel'})")
+        if not site.name.isidentifier():
+            raise ModelError(f"vgc init cannot write a guide for '{site.name}': not a VG name")
+        plates = [p for p, _ in site.plates]
+        k = 0
+        while k < len(open_plates) and k < len(plates) and open_plates[k] == plates[k]:
+            k += 1
+        while len(open_plates) > k:
+            open_plates.pop()
+            used_dims.pop()
+            w.depth -= 1
+            w.line("}")
+        for pname, pdim in site.plates[k:]:
+            mp = traced.plates[pname]
+            auto = -1
+            while auto in used_dims:
+                auto -= 1
+            opts = "" if mp.subsample == mp.size else f", subsample={mp.subsample}"
+            opts += "" if pdim == auto else f", dim={pdim}"
+            size = _size_text(mp.size, bound) if arg_names is not None else str(mp.size)
+            w.line(f"plate {pname}({size}{opts}) {{")
+            w.depth += 1
+            open_plates.append(pname)
+            used_dims.append(pdim)
+        fn = tr[site.name]["fn"]
+        plate_rank = max((-d for _, d in site.plates), default=0)
+        extra = len(site.batch_shape) - plate_rank
+        if extra > 0 and (site.plates or site.event_shape):
+            raise ModelError(f"vgc init cannot write a guide for '{site.name}': batch dimensions {site.batch_shape} "
+                             "beyond its plates")
+        batch = extra > 0  # a vector of batch dims outside any plate: a `: batch` draw
+        elem = tuple(site.batch_shape) + tuple(site.event_shape) if batch else tuple(site.event_shape)
+        value = np.asarray(tr[site.name]["value"], dtype=float)
+        support = site.support.name() if site.support is not None else "unknown"
+        where = f" in {', '.join(plates)}" if plates else ""
+        w.line(f"# {site.name}: {site.family}, support {support}, shape {tuple(value.shape)}{where}")
+        self_loc, self_scale = fresh(f"{site.name}_loc"), fresh(f"{site.name}_scale")
+        shape = f"[{', '.join(str(d) for d in elem)}]" if elem else ""
+        suffix = " : batch" if batch else ""
+        kind = site.support.kind if site.support is not None else None
+        if kind == "simplex":
+            conc = fresh(f"{site.name}_conc")
+            med = value.reshape((-1, value.shape[-1])) if value.ndim else value
+            probs = np.median(med, axis=0) if value.ndim > 1 else med
+            probs = np.clip(probs / probs.sum(), 1e-3, None)
+            w.line(f"param {conc}[{value.shape[-1]}] = {_vector(DIRICHLET_TOTAL * probs / probs.sum())} : positive")
+            w.line(f"{site.name} ~ Dirichlet({conc})")
+            taken.discard(self_loc)
+            taken.discard(self_scale)
+            continue
+        if site.support is None or kind not in ("interval", "ordered_vector", "lower_cholesky", "corr_cholesky"):
+            raise ModelError(f"vgc init cannot write a guide for '{site.name}': support {support} has no VG map yet")
+        try:
+            unconstrained = np.asarray(biject_to(fn.support).inv(tr[site.name]["value"]), dtype=float)
+        except Exception:  # the median on the support's boundary: start at 0
+            unconstrained = np.zeros(())
+        if kind != "interval":  # the unconstrained vector is shorter than the value
+            raw_shape = unconstrained.shape[len(site.batch_shape):] if unconstrained.ndim else ()
+            shape = f"[{', '.join(str(d) for d in raw_shape)}]"
+        init = _init(unconstrained, elementwise=bool(site.plates), shape=tuple(elem))
+        w.line(f"param {self_loc}{shape} = {init}")
+        w.line(f"param {self_scale}{shape} = {_num(INIT_SCALE)} : positive")
+        if kind == "interval" and site.support.name() == "real":
+            w.line(f"{site.name} ~ Normal({self_loc}, {self_scale}){suffix}")
+            continue
+        raw = fresh(f"{site.name}_raw")
+        w.line(f"{raw} ~ Normal({self_loc}, {self_scale}){suffix}")
+        w.line(f"{site.name} = {_map(site, fn, raw)}")
+    while open_plates:
+        open_plates.pop()
+        w.depth -= 1
+        w.line("}")
+    doc = ("# A starting guide written by `vgc init`" + (f" for {source}" if source else "") + ": every latent of the "
+           "model gets a learnable draw\n# mapped onto its support (AutoNormal's family). Give it structure, then "
+           "check it with `vgc check --model`.\n")
+    text = doc + header + "\n" + "\n".join(w.lines) + "\n}\n"
+    formatted = format_source(text, "keep", "<init>")
+    if formatted.text is None:
+        raise ModelError("vgc init wrote a guide it cannot format (a bug in vgc):\n"
+                         + render(formatted.diagnostics, text))
+    text = formatted.text
+    result = compiler.run(text, "<init>")
+    found = result.diagnostics if not result.ok else result.diagnostics + check(result, model, args, kwargs)
+    if any(d.is_error for d in found):
+        raise ModelError("vgc init wrote a guide that does not pass its own check (a bug in vgc):\n"
+                         + render(found, text))
+    return text
+
+
+def _map(site: ModelSite, fn, raw: str) -> str:
+    """The map of a real draw onto the site's support (NumPyro's biject_to)."""
+    kind = site.support.kind
+    if kind != "interval":
+        return {"ordered_vector": "ordered", "lower_cholesky": "lower_cholesky",
+                "corr_cholesky": "corr_cholesky"}[kind] + f"({raw})"
+    lo, hi = _bounds(site, fn)
+    if math.isinf(hi) and lo == 0:
+        return f"exp({raw})"
+    if math.isinf(hi):
+        return f"{_exact(lo)} + exp({raw})"
+    if math.isinf(lo):
+        return f"{_exact(hi)} - exp({raw})"
+    if lo == 0 and hi == 1:
+        return f"sigmoid({raw})"
+    return f"{_exact(lo)} + {_exact(hi - lo)} * sigmoid({raw})"

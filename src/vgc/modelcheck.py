@@ -1,0 +1,526 @@
+"""Phase 6: a checked guide against its model — site names, shapes, plates and supports.
+
+The model (the user's own Python) is traced once under NumPyro's ``seed`` and ``trace`` handlers with the
+arguments the guide will get; the generated guide is traced the same way. Their sites are compared and
+each finding is reported at the guide statement that defines the site (the guide's header when the guide
+lacks it), with a code from the VG8xx group:
+
+* VG801 a model latent the guide does not sample; VG802 a guide site the model does not have (with
+  did-you-mean); VG806 a site the model observes;
+* VG803 a shape or event-dimension mismatch (batch and event shapes named); VG804 a plate mismatch (plates
+  around a site; a plate's size, subsample size or dim);
+* VG805 a guide support not inside the model's (the hint names the transform that fixes it), VG807 when
+  containment cannot be decided at compile time (a bound depends on a param);
+* VG808 the guide fails when run with the model's arguments.
+
+This module imports jax and numpyro (and runs the user's model): ``vgc check`` without ``--model`` never
+loads it. Problems with the model itself (no such file or function, data that cannot be read, the model
+raising) are :class:`ModelError`, which the command line reports with exit status 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import math
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import ClassVar
+
+from . import compiler
+from . import diagnostics as D
+from . import supports as SP
+from .ir import GuideIR, PlateIR, Site, SiteKind, sites
+from .nodes import Record, Span
+from .unparse import expr as unparse
+
+
+class ModelError(Exception):
+    """The model cannot be loaded or run (a usage error, not a diagnostic of the guide)."""
+
+
+class ModelPlate(Record):
+    """A ``numpyro.plate`` of the model: its full size, subsample size (the size when not subsampled) and dim."""
+
+    __slots__ = ("name", "size", "subsample", "dim")
+    name: str
+    size: int
+    subsample: int
+    dim: int | None
+
+
+class ModelSite(Record):
+    """One sample site of a traced model (or guide)."""
+
+    __slots__ = ("name", "kind", "family", "batch_shape", "event_shape", "plates", "support", "discrete",
+                 "enumerated", "auxiliary")
+    _defaults: ClassVar[dict] = {"auxiliary": False}
+    name: str
+    kind: str  # "latent", "observed" or "deterministic"
+    family: str  # the distribution's class name (``HalfCauchy``), "" for a deterministic site
+    batch_shape: tuple
+    event_shape: tuple
+    plates: tuple  # ((name, dim), ...) of the plates around it, outermost first
+    support: SP.Support | None  # None: a constraint vgc does not model
+    discrete: bool
+    enumerated: bool
+    auxiliary: bool
+
+
+class Traced(Record):
+    """The sites and plates of one run of a model or guide, in execution order."""
+
+    __slots__ = ("sites", "plates")
+    sites: dict[str, ModelSite]
+    plates: dict[str, ModelPlate]
+
+    def latents(self) -> list[ModelSite]:
+        """The sites a guide must sample: not observed, not enumerated, not deterministic."""
+        return [s for s in self.sites.values() if s.kind == "latent" and not s.enumerated and not s.auxiliary]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``"models.py:eight_schools"`` → (file, function)."""
+    path, sep, func = spec.rpartition(":")
+    if not sep or not path or not func:
+        raise ModelError(f"--model wants FILE.py:FUNCTION, got {spec!r}")
+    return path, func
+
+
+def load_model(spec: str) -> Callable:
+    """Import ``FILE.py`` (the user's own code, with its folder on ``sys.path`` while it loads) and return
+    ``FUNCTION``."""
+    path, func = split_spec(spec)
+    if not os.path.isfile(path):
+        raise ModelError(f"cannot read {path}: no such file")
+    folder = os.path.dirname(os.path.abspath(path))
+    name = "vgc_model_" + os.path.splitext(os.path.basename(path))[0].replace("-", "_").replace(".", "_")
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ModelError(f"cannot import {path}: not a Python file")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.path.insert(0, folder)
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException as e:  # the user's module: anything it raises is their error, shown as one line
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise ModelError(f"importing {path} failed: {_one_line(e, path)}") from None
+    finally:
+        if sys.path and sys.path[0] == folder:
+            del sys.path[0]
+    fn = getattr(module, func, None)
+    if fn is None or not callable(fn):
+        names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+                 and getattr(v, "__module__", None) == name]
+        close = difflib.get_close_matches(func, names, 1)
+        hint = f"; did you mean '{close[0]}'?" if close else (f"; it defines {', '.join(names)}" if names else "")
+        what = "no function" if fn is None else "nothing callable"
+        raise ModelError(f"{path} has {what} named '{func}'{hint}")
+    return fn
+
+
+def load_data(path: str) -> dict:
+    """Keyword arguments for the model: the arrays of a ``.npz`` or the members of a JSON object (arrays
+    become NumPy arrays, integers staying integers; 0-d arrays become Python numbers)."""
+    import numpy as np
+
+    ext = os.path.splitext(path)[1].lower()
+    if not os.path.isfile(path):
+        raise ModelError(f"cannot read {path}: no such file")
+    try:
+        if ext == ".npz":
+            with np.load(path, allow_pickle=False) as f:
+                data = {k: f[k] for k in f.files}
+        elif ext == ".json":
+            with open(path, encoding="utf-8") as f:
+                raw = json.load(f)
+            if not isinstance(raw, dict):
+                raise ModelError(f"{path}: the JSON data must be an object of named arguments")
+            data = {k: np.asarray(v) if isinstance(v, list) else v for k, v in raw.items()}
+        else:
+            raise ModelError(f"{path}: data must be a .npz or a .json file")
+    except ModelError:
+        raise
+    except Exception as e:  # a corrupt file: its reader's message
+        raise ModelError(f"cannot read {path}: {type(e).__name__}: {e}") from None
+    for k, v in data.items():
+        if not k.isidentifier():
+            raise ModelError(f"{path}: '{k}' is not a valid argument name")
+        if isinstance(v, np.ndarray) and v.ndim == 0:
+            data[k] = v.item()
+        elif isinstance(v, np.ndarray) and v.dtype == object:
+            raise ModelError(f"{path}: '{k}' is not a rectangular array of numbers")
+    return data
+
+
+def _one_line(e: BaseException, where: str | None = None) -> str:
+    """``Type: message (file:line)`` with the innermost frame in the user's file."""
+    frames = traceback.extract_tb(e.__traceback__)
+    mine = [f for f in frames if where and os.path.abspath(f.filename) == os.path.abspath(where)]
+    at = mine[-1] if mine else None
+    loc = f" (at {os.path.basename(at.filename)}:{at.lineno})" if at else ""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}{loc}"
+
+
+# ---------------------------------------------------------------- tracing
+
+
+def trace(fn: Callable, args: tuple, kwargs: dict, seed: int = 0) -> Traced:
+    """Run ``fn`` once under ``seed`` and ``trace``; its exceptions propagate."""
+    from numpyro import handlers
+
+    with handlers.trace() as tr, handlers.seed(rng_seed=seed):
+        fn(*args, **kwargs)
+    return from_trace(tr)
+
+
+def from_trace(tr: dict) -> Traced:
+    """The sites and plates of a NumPyro trace."""
+    out: dict[str, ModelSite] = {}
+    plates: dict[str, ModelPlate] = {}
+    dims: dict[str, int] = {}
+    for name, msg in tr.items():
+        frames = tuple((f.name, f.dim) for f in msg.get("cond_indep_stack") or ())
+        for f, d in frames:
+            dims.setdefault(f, d)
+        if msg["type"] == "plate":
+            size, sub = (tuple(msg.get("args") or ()) + (None, None))[:2]
+            plates[name] = ModelPlate(name, int(size), int(sub if sub is not None else size), None)
+        elif msg["type"] == "deterministic":
+            shape = tuple(getattr(msg["value"], "shape", ()))
+            out[name] = ModelSite(name, "deterministic", "", shape, (), frames[::-1], None, False, False)
+        elif msg["type"] == "sample":
+            fn = msg["fn"]
+            infer = msg.get("infer") or {}
+            observed = bool(msg.get("is_observed"))
+            out[name] = ModelSite(
+                name, "observed" if observed else "latent", family(fn), tuple(fn.batch_shape), tuple(fn.event_shape),
+                frames[::-1], constraint_support(fn.support), bool(getattr(fn, "is_discrete", False)),
+                infer.get("enumerate") is not None, bool(infer.get("is_auxiliary")),
+            )
+    for name, p in plates.items():
+        plates[name] = p._replace(dim=dims.get(name))
+    return Traced(out, plates)
+
+
+def family(fn) -> str:
+    """The class name of a distribution under its wrappers (``Independent``, ``Expanded``, ``Masked``)."""
+    while type(fn).__name__ in ("ExpandedDistribution", "Independent", "MaskedDistribution") and hasattr(
+        fn, "base_dist"
+    ):
+        fn = fn.base_dist
+    return type(fn).__name__
+
+
+def constraint_support(c) -> SP.Support | None:
+    """A NumPyro constraint as a :class:`vgc.supports.Support` (bounds reduced over their entries to the
+    tightest common one: the guide must lie inside every entry's), or None for one vgc does not model."""
+    import numpy as np
+    from numpyro.distributions import constraints as C
+
+    while isinstance(c, type(C.independent(C.real, 1))) and hasattr(c, "base_constraint"):
+        c = c.base_constraint
+    structured = {
+        type(C.simplex): "simplex", type(C.ordered_vector): "ordered_vector",
+        type(C.positive_ordered_vector): "positive_ordered_vector", type(C.corr_cholesky): "corr_cholesky",
+        type(C.corr_matrix): "corr_matrix", type(C.positive_definite): "positive_definite",
+        type(C.sphere): "sphere",
+    }
+    for cls, name in structured.items():
+        if isinstance(c, cls):
+            return SP.Support(name)
+    if isinstance(c, type(C.lower_cholesky)):
+        return SP.Support("lower_cholesky")
+
+    def bound(b, reduce) -> float:
+        arr = np.asarray(b, dtype=float)
+        return float(reduce(arr)) if arr.size else math.nan
+
+    if isinstance(c, (type(C.real), type(C.real_vector), type(C.real_matrix))):
+        return SP.REAL
+    if isinstance(c, type(C.softplus_positive)):
+        return SP.Support(lo=0.0)
+    if isinstance(c, type(C.interval(0.0, 1.0))):  # interval, unit_interval, open_interval, circular
+        return SP.Support(lo=bound(c.lower_bound, np.max), hi=bound(c.upper_bound, np.min))
+    if isinstance(c, type(C.greater_than(0.0))):  # positive, nonnegative, greater_than(_eq)
+        return SP.Support(lo=bound(c.lower_bound, np.max))
+    if isinstance(c, type(C.less_than(0.0))):
+        return SP.Support(hi=bound(c.upper_bound, np.min))
+    return None
+
+
+# ---------------------------------------------------------------- comparison
+
+
+def _shape(t: tuple) -> str:
+    return "(" + ", ".join(str(int(d)) for d in t) + ("," if len(t) == 1 else "") + ")"
+
+
+def _plates_text(frames: tuple) -> str:
+    if not frames:
+        return "no plate"
+    return ("plate " if len(frames) == 1 else "plates ") + ", ".join(f"'{n}'" for n, _ in frames)
+
+
+def fix_hint(name: str, dist_text: str | None, model: SP.Support) -> str:
+    """How to map a draw onto the model's support, spelt for this site."""
+    base = dist_text or "Normal(m, s)"
+    v = f"v ~ {base}; "
+    n = model.name()
+    if n == "positive":
+        lognormal = f" (or `{name} ~ Log{base}`)" if base.startswith("Normal(") else ""
+        return f"map a real draw onto positive values: `{v}{name} = exp(v)`{lognormal}"
+    if n == "unit_interval":
+        return f"map a real draw onto (0, 1): `{v}{name} = sigmoid(v)` (or a Beta draw)"
+    if model.kind == "interval" and model.known:
+        lo, hi = SP._text(model.lo), SP._text(model.hi)
+        if model.hi == SP.INF:
+            return f"map a real draw above {lo}: `{v}{name} = {lo} + exp(v)`"
+        if model.lo == -SP.INF:
+            return f"map a real draw below {hi}: `{v}{name} = {hi} - exp(v)`"
+        return f"map a real draw onto ({lo}, {hi}): `{v}{name} = {lo} + ({hi} - {lo}) * sigmoid(v)`"
+    if n == "simplex":
+        return (f"draw `{name} ~ Dirichlet(c)` with `param c[K] = 1.0 : positive`, or map K-1 reals: "
+                f"`{name} = simplex(v)`")
+    mapping = {"ordered_vector": "ordered", "lower_cholesky": "lower_cholesky", "corr_cholesky": "corr_cholesky"}
+    if n in mapping:
+        return f"map a real vector onto it: `{name} = {mapping[n]}(v)`"
+    return f"give '{name}' values in {n}"
+
+
+class Comparison:
+    """Compares one guide (its IR, for locations and supports, and its trace) with a traced model."""
+
+    def __init__(self, guide: GuideIR, model: Traced, reporter: D.Reporter):
+        self.g = guide
+        self.m = model
+        self.r = reporter
+        self.sites: dict[str, Site] = {s.name: s for s in sites(guide)}
+        self.plates: dict[str, PlateIR] = {}
+        for it in guide.walk():
+            if isinstance(it, PlateIR):
+                self.plates.setdefault(it.stmt.name, it)
+
+    def at(self, name: str) -> Span:
+        """Where a guide site is defined: its statement (its name, when the statement defines several)."""
+        s = self.sites.get(name)
+        if s is None:
+            return self.g.head
+        shared = sum(1 for o in self.sites.values() if o.span == s.span) > 1
+        if shared or s.span.end_line != s.span.line:
+            return s.name_span
+        return s.span
+
+    def run(self, ran: Traced) -> None:
+        """Report every mismatch between the guide's run ``ran`` and the model."""
+        suggested: set[str] = set()
+        self.check_plates(ran)
+        for name, gs in ran.sites.items():
+            if gs.kind != "latent" or gs.auxiliary:
+                continue
+            ms = self.m.sites.get(name)
+            if ms is None:
+                suggested |= self.unknown(name)
+            elif ms.kind == "observed":
+                self.r.report(
+                    D.OBSERVED_SITE, self.at(name),
+                    f"the model observes '{name}' ({ms.family}, obs=...): it is data, not a latent, so the guide "
+                    "must not sample it",
+                    f"remove '{name}' from the guide",
+                )
+            elif ms.kind == "deterministic":
+                self.r.report(
+                    D.UNKNOWN_SITE, self.at(name),
+                    f"'{name}' is a deterministic site of the model (numpyro.deterministic), computed from its "
+                    "latents: the guide must not sample it",
+                    f"remove '{name}' from the guide, or sample the latents it is computed from",
+                )
+            else:
+                self.compare(name, gs, ms)
+        for ms in self.m.latents():
+            if ms.name in ran.sites or ms.name in suggested:
+                continue
+            what = f"{ms.family}, {ms.support.name() if ms.support else 'its support'}"
+            shape = f", batch shape {_shape(ms.batch_shape)}" if ms.batch_shape else ""
+            where = f" in {_plates_text(ms.plates)}" if ms.plates else ""
+            if ms.discrete:
+                self.r.report(
+                    D.MISSING_LATENT, self.g.head,
+                    f"the model's latent '{ms.name}' ({ms.family}) is discrete and has no site in the guide",
+                    "VG guides draw continuous latents: enumerate it in the model "
+                    "(infer={'enumerate': 'parallel'}) and fit with TraceEnum_ELBO",
+                )
+                continue
+            self.r.report(
+                D.MISSING_LATENT, self.g.head,
+                f"the model's latent '{ms.name}' ({what}{shape}){where} has no site in guide '{self.g.name}'; "
+                "NumPyro would draw it from its prior",
+                f"add a draw or transform named '{ms.name}' (`vgc init --model` writes one for every latent)",
+            )
+
+    def unknown(self, name: str) -> set[str]:
+        latents = [s.name for s in self.m.latents() if s.name not in self.sites]
+        everything = [s.name for s in self.m.latents()]
+        close = difflib.get_close_matches(name, latents, 1, 0.6) or difflib.get_close_matches(name, everything, 1, 0.6)
+        hint = f"did you mean '{close[0]}'?" if close else (
+            "the model's latents: " + ", ".join(everything) if everything else "the model has no latent sites")
+        self.r.report(
+            D.UNKNOWN_SITE, self.at(name),
+            f"the model has no site '{name}': NumPyro would ignore this draw (it warns only that the guide has "
+            "sites the model lacks)",
+            hint,
+        )
+        return set(close)
+
+    def compare(self, name: str, gs: ModelSite, ms: ModelSite) -> None:
+        if [p for p, _ in gs.plates] != [p for p, _ in ms.plates]:
+            self.r.report(
+                D.PLATE_MISMATCH, self.at(name),
+                f"the model draws '{name}' in {_plates_text(ms.plates)}, the guide in {_plates_text(gs.plates)}",
+                self.plate_hint(name, ms, gs),
+            )
+            return
+        if (gs.batch_shape, gs.event_shape) != (ms.batch_shape, ms.event_shape):
+            self.r.report(
+                D.SITE_SHAPE, self.at(name),
+                f"'{name}' has batch shape {_shape(ms.batch_shape)} and event shape {_shape(ms.event_shape)} in the "
+                f"model, but batch shape {_shape(gs.batch_shape)} and event shape {_shape(gs.event_shape)} in the "
+                "guide",
+                self.shape_hint(ms, gs),
+            )
+            return
+        site = self.sites.get(name)
+        if site is None or site.support is None or ms.support is None:
+            return
+        inside = SP.inside(site.support, ms.support)
+        if inside is True:
+            return
+        dist_text = None
+        stmt = self.stmt_of(site)
+        if site.kind is SiteKind.DRAW and stmt is not None:
+            dist_text = unparse(stmt.dist)
+        said = f"'{name}' has support {site.support.name()} in the guide, but {ms.support.name()} in the model " \
+               f"({ms.family})"
+        if inside is False and site.support.exact:
+            self.r.report(
+                D.OUTSIDE_SUPPORT, self.at(name),
+                said + ": the model's log-density would be evaluated outside its support (a NaN or -inf loss)",
+                fix_hint(name, dist_text, ms.support),
+            )
+        else:
+            why = ("a bound depends on a value known only when the guide runs" if inside is None
+                   else "vgc derives only an enclosing interval for this map")
+            self.r.report(
+                D.SUPPORT_UNPROVEN, self.at(name),
+                f"cannot prove that '{name}' stays in the model's support: {said}, and {why}",
+                fix_hint(name, dist_text, ms.support),
+            )
+
+    def stmt_of(self, site: Site):
+        for it in self.g.walk():
+            stmt = getattr(it, "stmt", None)
+            if stmt is not None and getattr(stmt, "span", None) == site.span:
+                return stmt
+        return None
+
+    def plate_hint(self, name: str, ms: ModelSite, gs: ModelSite) -> str:
+        missing = [p for p, _ in ms.plates if p not in [q for q, _ in gs.plates]]
+        if missing:
+            p = self.m.plates.get(missing[0])
+            size = f"{p.size}" + (f", subsample={p.subsample}" if p and p.subsample != p.size else "") if p else "N"
+            return f"draw '{name}' inside `plate {missing[0]}({size}) {{ ... }}`"
+        extra = [p for p, _ in gs.plates if p not in [q for q, _ in ms.plates]]
+        if extra:
+            return f"draw '{name}' outside plate '{extra[0]}' (the model's '{name}' is not in it)"
+        return "nest the plates in the model's order"
+
+    def shape_hint(self, ms: ModelSite, gs: ModelSite) -> str:
+        if ms.batch_shape + ms.event_shape == gs.batch_shape + gs.event_shape:
+            if len(ms.event_shape) < len(gs.event_shape):
+                return ("the model keeps these dimensions as batch dimensions: draw with `: batch` (or inside a plate) "
+                        "instead of one vector")
+            return "the model draws one vector here (an event dimension): drop `: batch`"
+        return f"give the guide's '{ms.name}' the model's shape {_shape(ms.batch_shape + ms.event_shape)}"
+
+    def check_plates(self, ran: Traced) -> None:
+        for name, gp in ran.plates.items():
+            it = self.plates.get(name)
+            at = it.stmt.name_span if it is not None else self.g.head
+            mp = self.m.plates.get(name)
+            if mp is None:
+                close = difflib.get_close_matches(name, list(self.m.plates), 1, 0.6)
+                known = "the model's plates: " + ", ".join(self.m.plates) if self.m.plates else "the model has none"
+                self.r.report(D.PLATE_MISMATCH, at, f"the model has no plate '{name}'",
+                              f"did you mean '{close[0]}'?" if close else known)
+                continue
+            diffs = []
+            if gp.size != mp.size:
+                diffs.append(f"size {mp.size} in the model, {gp.size} in the guide")
+            if gp.subsample != mp.subsample:
+                diffs.append(f"subsample size {mp.subsample} in the model, {gp.subsample} in the guide")
+            if gp.dim is not None and mp.dim is not None and gp.dim != mp.dim:
+                diffs.append(f"dim {mp.dim} in the model, {gp.dim} in the guide")
+            if diffs:
+                self.r.report(
+                    D.PLATE_MISMATCH, at, f"plate '{name}' differs from the model's: " + "; ".join(diffs),
+                    f"declare it as the model does: `plate {name}({mp.size}"
+                    + (f", subsample={mp.subsample}" if mp.subsample != mp.size else "")
+                    + (f", dim={mp.dim}" if mp.dim is not None else "") + ")`",
+                )
+
+
+# ---------------------------------------------------------------- the whole check
+
+
+def check(result: compiler.Result, model: Callable, args: tuple = (), kwargs: dict | None = None,
+          name: str | None = None, file: str = "<string>", traced: Traced | None = None) -> list[D.Diagnostic]:
+    """The model diagnostics of a compiled guide (``result`` from :func:`vgc.compiler.run` with code).
+
+    Raises :class:`ModelError` when the model itself fails; the guide failing is VG808.
+    """
+    from .codegen import function_name
+    from .runtime import _execute
+
+    kwargs = dict(kwargs or {})
+    if traced is None:
+        try:
+            traced = trace(model, args, kwargs)
+        except Exception as e:  # the user's model
+            where = getattr(getattr(model, "__code__", None), "co_filename", None)
+            raise ModelError(f"the model raised {_one_line(e, where)}") from None
+    reporter = D.Reporter(file)
+    names = list(result.guides)
+    chosen = name if name is not None else names[0] if len(names) == 1 else None
+    if chosen is None or chosen not in names:
+        raise ModelError(f"the source defines guides {', '.join(names)}: name the one to check")
+    ir = result.irs[names.index(chosen)]
+    fn = _execute(result.code, "<vgc:" + file.replace("\0", "\\0") + ">")[function_name(result.guides, chosen)]
+    try:
+        ran = trace(fn, args, kwargs, seed=1)
+    except Exception as e:
+        reporter.report(
+            D.GUIDE_FAILED, ir.head,
+            f"guide '{chosen}' fails when run with the model's arguments: {_one_line(e)}",
+            "the guide is called as the model is: give it the model's arguments "
+            f"({', '.join(_arg_names(model)) or 'none'}) and shapes that fit them",
+        )
+        return reporter.sorted()
+    Comparison(ir, traced, reporter).run(ran)
+    return reporter.sorted()
+
+
+def _arg_names(model: Callable) -> list[str]:
+    import inspect
+
+    try:
+        return list(inspect.signature(model).parameters)
+    except (TypeError, ValueError):
+        return []
