@@ -38,4 +38,4 @@ def check(source: str, file: str = "<string>") -> list[Diagnostic]:
     return run(source, file, generate=False).diagnostics
 
 
-__all__ = ["CompileError", "Diagnostic", "ModelError", "Guide", "__version__", "check", "compile", "guide", "load"]
+__all__ = ["CompileError", "Diagnostic", "Guide", "ModelError", "__version__", "check", "compile", "guide", "load"]
