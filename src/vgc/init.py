@@ -179,7 +179,8 @@ def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, n
             auto = -1
             while auto in used_dims:
                 auto -= 1
-            opts = "" if mp.subsample == mp.size else f", subsample={mp.subsample}"
+            sub = _size_text(mp.subsample, bound) if arg_names is not None else str(mp.subsample)
+            opts = "" if mp.subsample == mp.size else f", subsample={sub}"
             opts += "" if pdim == auto else f", dim={pdim}"
             size = _size_text(mp.size, bound) if arg_names is not None else str(mp.size)
             w.line(f"plate {pname}({size}{opts}) {{")
@@ -204,8 +205,7 @@ def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, n
         kind = site.support.kind if site.support is not None else None
         if kind == "simplex":
             conc = fresh(f"{site.name}_conc")
-            med = value.reshape((-1, value.shape[-1])) if value.ndim else value
-            probs = np.median(med, axis=0) if value.ndim > 1 else med
+            probs = np.median(value.reshape((-1, value.shape[-1])), axis=0)
             probs = np.clip(probs / probs.sum(), 1e-3, None)
             w.line(f"param {conc}[{value.shape[-1]}] = {_vector(DIRICHLET_TOTAL * probs / probs.sum())} : positive")
             w.line(f"{site.name} ~ Dirichlet({conc})")

@@ -305,6 +305,7 @@ class Comparison:
         self.r = reporter
         self.sites: dict[str, Site] = {s.name: s for s in sites(guide)}
         self.plates: dict[str, PlateIR] = {}
+        self.bad_plates: set[str] = set()
         for it in guide.walk():
             if isinstance(it, PlateIR):
                 self.plates.setdefault(it.stmt.name, it)
@@ -341,9 +342,10 @@ class Comparison:
                     D.UNKNOWN_SITE, self.at(name),
                     f"'{name}' is a deterministic site of the model (numpyro.deterministic), computed from its "
                     "latents: the guide must not sample it",
-                    f"remove '{name}' from the guide, or sample the latents it is computed from",
+                    f"remove '{name}' from the guide; the model's latents it lacks: "
+                    + (", ".join(m.name for m in self.m.latents() if m.name not in ran.sites) or "none"),
                 )
-            else:
+            elif not self.bad_plates & {p for p, _ in gs.plates}:  # else already reported at the plate
                 self.compare(name, gs, ms)
         for ms in self.m.latents():
             if ms.name in ran.sites or ms.name in suggested:
@@ -451,6 +453,7 @@ class Comparison:
         return f"give the guide's '{ms.name}' the model's shape {_shape(ms.batch_shape + ms.event_shape)}"
 
     def check_plates(self, ran: Traced) -> None:
+        """Each guide plate against the model's plate of its name (``bad_plates`` collects the mismatched)."""
         for name, gp in ran.plates.items():
             it = self.plates.get(name)
             at = it.stmt.name_span if it is not None else self.g.head
@@ -460,6 +463,7 @@ class Comparison:
                 known = "the model's plates: " + ", ".join(self.m.plates) if self.m.plates else "the model has none"
                 self.r.report(D.PLATE_MISMATCH, at, f"the model has no plate '{name}'",
                               f"did you mean '{close[0]}'?" if close else known)
+                self.bad_plates.add(name)
                 continue
             diffs = []
             if gp.size != mp.size:
@@ -469,6 +473,7 @@ class Comparison:
             if gp.dim is not None and mp.dim is not None and gp.dim != mp.dim:
                 diffs.append(f"dim {mp.dim} in the model, {gp.dim} in the guide")
             if diffs:
+                self.bad_plates.add(name)
                 self.r.report(
                     D.PLATE_MISMATCH, at, f"plate '{name}' differs from the model's: " + "; ".join(diffs),
                     f"declare it as the model does: `plate {name}({mp.size}"
