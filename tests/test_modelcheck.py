@@ -19,7 +19,7 @@ from vgc import cli, compiler, modelcheck
 from vgc.diagnostics import render
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import model_cases as M  # noqa: E402
+import model_cases as M
 
 MODELS = Path(__file__).resolve().parent / "model_cases.py"
 
