@@ -16,11 +16,17 @@ import unicodedata
 from . import __version__, unparse
 from . import ir as C
 from . import nodes as N
-from .shapes import event_axes, size
+from . import registry as R
+from .shapes import MAPPINGS, event_axes, mapped, size
 from .transforms import Plan, Term
 
 # Names the generated module binds at top level, and names ruff rejects (E741).
-MODULE_NAMES = {"jax", "jnp", "numpyro", "dist", "constraints", "_rot", "_subsample", "l", "I", "O"}
+MODULE_NAMES = {
+    "jax", "jnp", "numpyro", "dist", "constraints", "_rot", "_subsample", "_biject", "_biject_log_det", "l", "I", "O"
+}
+
+# VG constraint names that NumPyro spells otherwise.
+_NUMPYRO_CONSTRAINT = {"ordered": "ordered_vector"}
 
 _JNP = {
     "exp",
@@ -191,6 +197,8 @@ class ExprGen:
                 return self.batched_call("transpose", e.operand, pm)
             return f"jnp.transpose({self(e.operand, 0, pm)})"
         if isinstance(e, N.Call):
+            if e.func in MAPPINGS:  # NumPyro's transforms act on the last axis: batch axes broadcast
+                return f"_biject({self.support(e.func)}, {self(e.args[0], 0, pm)})"
             if e.args and self.batched(e.args[0]) and e.func in _BATCHED:
                 return self.batched_call(e.func, e.args[0], pm)
             args = ", ".join(self(a, 0, pm) for a in e.args)
@@ -240,6 +248,11 @@ class ExprGen:
             self.uses.add("rot")
             return f'jnp.vectorize(_rot, signature="()->(2,2)")({x})'
         raise KeyError(f)
+
+    def support(self, f: str) -> str:
+        """``constraints.simplex``...: the support the mapping function ``f`` maps onto (its image)."""
+        self.uses.update({"biject", "constraints"})
+        return f"constraints.{R.FUNCTIONS[f].image}"
 
     def rows(self, e: N.Vector, pm: int) -> str:
         return "[" + ", ".join(self.rows(i, pm) if isinstance(i, N.Vector) else self(i, 0, pm) for i in e.items) + "]"
@@ -358,7 +371,7 @@ class GuideGen:
         extra = ""
         if it.constraint != "real":
             self.uses.add("constraints")
-            c = f"constraints.{it.constraint}"
+            c = f"constraints.{_NUMPYRO_CONSTRAINT.get(it.constraint, it.constraint)}"
             if it.constraint_args:
                 c += "(" + ", ".join(self.x(a) for a in it.constraint_args) + ")"
             extra = f", constraint={c}"
@@ -493,7 +506,14 @@ class GuideGen:
     def emit_TransformIR(self, it: C.TransformIR) -> None:
         s, plan = it.stmt, it.plan
         value = self.x(s.value)
-        density = self.log_density(plan) if plan.consumed else None
+        mapping = None  # (the argument, the result) of a mapping function: its log-Jacobian reads both
+        if any(t.kind == "bijector" for t in plan.terms):
+            result = self.names.fresh("t")  # computed once
+            self.w.line(f"{result} = {value}")
+            value = result
+            top = s.value  # the argument as written (`lower_cholesky(raw)`), not with the lets substituted
+            mapping = (self.x(top.args[0]) if isinstance(top, N.Call) and top.func in MAPPINGS else None, result)
+        density = self.log_density(plan, mapping) if plan.consumed else None
         if plan.numeric:
             density = self.numeric_jacobian(plan)
         if not s.is_list:
@@ -515,12 +535,13 @@ class GuideGen:
             args.append(f"event_dim={event}")
         return f"numpyro.sample({_q(name)}, dist.Delta({', '.join(args)}))"
 
-    def log_density(self, plan: Plan) -> str:
-        """-log|det J| from the plan's terms."""
+    def log_density(self, plan: Plan, mapping: tuple[str | None, str] | None = None) -> str:
+        """-log|det J| from the plan's terms (``mapping``: the Python texts of a mapping function's argument, when
+        written in the statement, and of its result)."""
         out = ""
         for t in plan.terms:
             coef = -t.coef
-            body = self.term(t)
+            body = self.term(t, mapping)
             mag = abs(coef)
             piece = body if mag == 1 else f"{_num(mag)} * {body}"
             if not out:
@@ -529,7 +550,12 @@ class GuideGen:
                 out += (" - " if coef < 0 else " + ") + (f"({piece})" if piece.startswith("-") else piece)
         return out or "0.0"
 
-    def term(self, t: Term) -> str:
+    def term(self, t: Term, mapping: tuple[str | None, str] | None = None) -> str:
+        if t.kind == "bijector":  # NumPyro's log_abs_det_jacobian(x, y): summed over the element's axes
+            x, y = mapping or (None, None)
+            x, y = x or self.x(t.expr.args[0]), y or self.x(t.expr)
+            self.uses.add("biject_log_det")
+            return f"_biject_log_det({self.x.support(t.expr.func)}, {x}, {y})"
         self.uses.add("jnp")
         if t.kind == "slogdet":
             return f"jnp.linalg.slogdet({self.x(t.expr)})[1]"
@@ -574,9 +600,23 @@ class GuideGen:
                     rhs.append(f"{z}[{offset}:{offset + k}].reshape({shape!r})")
                 offset += k
             self.w.line(f"{', '.join(lhs)} = {', '.join(rhs)}")
-            self.w.line(f"return jnp.ravel({self.x(plan.value)})")
+            self.w.line(f"return jnp.ravel({self.free_entries(plan.value)})")
         flat = ", ".join(f"jnp.ravel({self.names.py(n)})" for n in plan.consumed)
         return f"-jnp.linalg.slogdet(jax.jacfwd({f})(jnp.concatenate([{flat}])))[1]"
+
+    def free_entries(self, e: N.Expr) -> str:
+        """The value of ``e``, or for a mapping function only the entries that are free coordinates of its
+        support (as NumPyro's log_abs_det_jacobian counts them): all but the simplex's last entry, the lower
+        triangle of a Cholesky factor, the strict lower triangle of a correlation Cholesky factor."""
+        text = self.x(e)
+        if not (isinstance(e, N.Call) and e.func in MAPPINGS) or e.func == "ordered":
+            return text
+        if e.func == "simplex":
+            return f"{text}[:-1]"
+        n = (mapped(e.func, self.g.shape_of(e.args[0])[0] or ()) or (0,))[0]
+        offset = ", -1" if e.func == "corr_cholesky" else ""
+        return f"{text}[jnp.tril_indices({n}{offset})]"
+
 
 
 def _num(x: float) -> str:
@@ -656,6 +696,20 @@ def generate(guides: list[C.GuideIR], source_name: str = "<string>") -> str:
     head.line("import numpyro.distributions as dist")
     if "constraints" in uses:
         head.line("from numpyro.distributions import constraints")
+    if "biject" in uses:
+        head.line()
+        head.line()
+        with head.block("def _biject(support, x)"):
+            head.line('"""x (unconstrained reals, last axis) mapped onto the support by NumPyro\'s biject_to."""')
+            head.line("return dist.transforms.biject_to(support)(x)")
+    if "biject_log_det" in uses:
+        head.line()
+        head.line()
+        with head.block("def _biject_log_det(support, x, y)"):
+            head.line('"""log|det J| of _biject(support, .) at x, where y = _biject(support, x): NumPyro\'s')
+            head.line("log_abs_det_jacobian, summed over the element's axes (one value per batch entry).")
+            head.line('"""')
+            head.line("return dist.transforms.biject_to(support).log_abs_det_jacobian(x, y)")
     if "rot" in uses:
         head.line()
         head.line()

@@ -233,7 +233,9 @@ class ExprChecker:
             return Val.join(None, vals)
         v = vals[0]
         shape, bad = S.function(e.func, v.shape, spec.elementwise)
-        if bad:
+        if bad and e.func in S.MAPPINGS:
+            self.r.report(D.SHAPE, e.span, *S.mapping_needs(e.func, v.shape))
+        elif bad:
             self.r.report(D.SHAPE, e.span, f"{e.func}() needs {S.FUNCTION_NEEDS[e.func]}; got shape {v.shape}")
         const = const_eval(e.func, v.const)
         matrix = v.const if e.func == "inv" else const if e.func == "diag" else None

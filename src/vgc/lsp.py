@@ -259,7 +259,10 @@ def dist_markdown(spec: R.DistSpec) -> str:
 
 def func_markdown(spec: R.FuncSpec) -> str:
     """Hover text of a function: signature, meaning, whether a transform may apply it to random values."""
-    if spec.elementwise and spec.monotone:
+    if spec.domain == "real_vector" and not spec.elementwise:
+        use = (f"maps an unconstrained vector onto `{spec.image}` (NumPyro's `biject_to`): usable on random "
+               "values as a transform's last step (exact log-Jacobian)")
+    elif spec.elementwise and spec.monotone:
         use = "elementwise and monotone: usable on random values in a transform (exact log-derivative)"
     elif spec.elementwise:
         use = "elementwise but not monotone: rejected on random values in a transform (VG403)"
@@ -283,6 +286,8 @@ def registry_markdown(name: str) -> str | None:
         return dist_markdown(R.DISTRIBUTIONS[name])
     if name == R.MIX:
         return MIX_DOC
+    if name in R.FUNCTIONS and name in R.CONSTRAINTS:  # `simplex`: a mapping function and a constraint
+        return func_markdown(R.FUNCTIONS[name]) + "\n\n" + constraint_markdown(R.CONSTRAINTS[name])
     if name in R.FUNCTIONS:
         return func_markdown(R.FUNCTIONS[name])
     if name in R.CONSTRAINTS:
@@ -405,6 +410,8 @@ def _shape_text(shape) -> str:
 def _term_text(gen: codegen.GuideGen, t) -> tuple[float, str]:
     """``(coef, text)`` of one log-Jacobian term; ``text`` needs no parentheses after ``-`` or ``2·``."""
     e = t.expr
+    if t.kind == "bijector":  # NumPyro's log_abs_det_jacobian, already summed over the element
+        return t.coef, f"log|det J_{e.func}({unparse.expr(e.args[0])})|"
     if t.kind == "logabs":
         body = f"log|{unparse.expr(e)}|"
     elif t.kind == "slogdet":

@@ -161,6 +161,17 @@ FUNCTIONS: dict[str, FuncSpec] = {
         FuncSpec("diag", 1, False, None, "diagonal matrix of a vector"),
         FuncSpec("inv", 1, False, None, "matrix inverse"),
         FuncSpec("transpose", 1, False, None, "matrix transpose (also M')"),
+        # Mapping functions: NumPyro's biject_to(constraints.IMAGE) applied to an unconstrained vector.
+        FuncSpec("simplex", 1, False, None, "K-1 reals onto the K-simplex (StickBreakingTransform)",
+                 domain="real_vector", image="simplex"),
+        FuncSpec("ordered", 1, False, None, "K reals onto an increasing K-vector (OrderedTransform)",
+                 domain="real_vector", image="ordered_vector"),
+        FuncSpec("lower_cholesky", 1, False, None,
+                 "n(n+1)/2 reals onto an n×n lower-triangular matrix with positive diagonal (LowerCholeskyTransform)",
+                 domain="real_vector", image="lower_cholesky"),
+        FuncSpec("corr_cholesky", 1, False, None,
+                 "n(n-1)/2 reals onto the n×n Cholesky factor of a correlation matrix (CorrCholeskyTransform)",
+                 domain="real_vector", image="corr_cholesky"),
     ]
 }
 
@@ -201,12 +212,14 @@ def highlight_words() -> dict[str, tuple[str, ...]]:
     and discrete (VG304) families. ``function`` includes ``len`` (valid only as a plate's size, but a
     function wherever it is called). ``plate_option`` are the plate's option names, which are not
     reserved: editors highlight them only as an option in a plate header (``subsample=K``), every other
-    class wherever it appears.
+    class wherever it appears. The mapping functions ``simplex``, ``ordered``, ``lower_cholesky`` and
+    ``corr_cholesky`` are spelt like the constraints they map onto: each word has one class, so they are
+    listed as constraints only (the highlighters are context-free).
     """
     return {
         "keyword": tuple(KEYWORDS),
         "distribution": tuple(sorted([*DISTRIBUTIONS, MIX])),
-        "function": tuple(sorted([*FUNCTIONS, LEN])),
+        "function": tuple(sorted({*FUNCTIONS, LEN} - set(CONSTRAINTS))),
         "constraint": tuple(sorted(CONSTRAINTS)),
         "invalid": tuple(sorted({FACTOR, *IMPROPER_DISTRIBUTIONS, *DISCRETE_DISTRIBUTIONS})),
         "plate_option": tuple(PLATE_OPTIONS),

@@ -60,6 +60,60 @@ FUNCTION_NEEDS = {
 }
 
 
+# The mapping functions (vg-language.md, "Mapping onto a constrained support"): an unconstrained vector onto
+# a support, as NumPyro's biject_to(constraints.X). Their per-element input is a vector (a plate's or a
+# batch's axes stay on the left: NumPyro's transforms act on the last axis).
+MAPPINGS = ("simplex", "ordered", "lower_cholesky", "corr_cholesky")
+
+
+def triangular_side(m: int, diagonal: bool) -> int | None:
+    """n with m = n(n+1)/2 (``diagonal``) or m = n(n-1)/2, n ≥ 1 (≥ 2 without the diagonal); None when none."""
+    if m < 1:
+        return None
+    r = math.isqrt(8 * m + 1)  # 8m + 1 = (2n ± 1)^2
+    n = (r - 1) // 2 if diagonal else (r + 1) // 2
+    return n if n * (n + (1 if diagonal else -1)) == 2 * m else None
+
+
+def mapped(f: str, s: tuple) -> tuple | None:
+    """Shape of the mapping function ``f`` of a per-element shape ``s``; None when ``s`` does not fit."""
+    if len(s) != 1 or s[0] < 1:
+        return None
+    m = s[0]
+    if f == "simplex":
+        return (m + 1,)
+    if f == "ordered":
+        return (m,)
+    n = triangular_side(m, diagonal=f == "lower_cholesky")
+    return None if n is None else (n, n)
+
+
+def _got(s: Shape) -> str:
+    return "got a scalar" if s == () else f"got a {s[0]}-vector" if s is not None and len(s) == 1 else \
+        f"got shape {s}"
+
+
+def mapping_needs(f: str, s: Shape) -> tuple[str, str]:
+    """The message and hint when the mapping function ``f`` gets an argument of shape ``s``."""
+    if f == "simplex":
+        return (f"simplex() maps a vector of K-1 ≥ 1 reals onto the K-simplex; {_got(s)}",
+                "e.g. `x = simplex(v)` with v a 2-vector is a point of the 3-simplex")
+    if f == "ordered":
+        return (f"ordered() maps a vector of K ≥ 1 reals onto an increasing K-vector; {_got(s)}",
+                "e.g. `x = ordered(v)` with v a 3-vector")
+    diagonal = f == "lower_cholesky"
+    formula, first = ("n(n+1)/2", 1) if diagonal else ("n(n-1)/2", 2)
+    works = [(n, n * (n + 1) // 2 if diagonal else n * (n - 1) // 2) for n in range(first, first + 5)]
+    lengths = ", ".join(f"{m} ({n}x{n})" for n, m in works)
+    got = _got(s)
+    if s is not None and len(s) == 1 and s[0] >= 1:
+        got = f"got a {s[0]}-vector, and {s[0]} is not {formula} for any n" + (" ≥ 2" if not diagonal else "")
+    what = "an n×n lower-triangular matrix with positive diagonal" if diagonal else \
+        "the n×n Cholesky factor of a correlation matrix"
+    return (f"{f}() maps a vector of {formula} reals onto {what}; {got}",
+            f"lengths that work: {lengths}, ...")
+
+
 def function(f: str, s: Shape, elementwise: bool) -> tuple[Shape, bool]:
     """Shape of ``f(x)`` for ``x`` of shape ``s``, and whether ``s`` is wrong for ``f``."""
     if elementwise:
@@ -68,6 +122,9 @@ def function(f: str, s: Shape, elementwise: bool) -> tuple[Shape, bool]:
         return (), False
     if s is None:
         return None, False
+    if f in MAPPINGS:
+        out = mapped(f, s)
+        return out, out is None
     bad = {
         "rot": s != (),
         "diag": len(s) != 1,

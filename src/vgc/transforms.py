@@ -10,7 +10,11 @@ For ``[x1..xk] = f(u1..um)`` the checker hands over the value expression. Here
 * the log-Jacobian log|det J_f(u)| is derived in closed form, as a list of
   :class:`Term` (affine maps: log|det A|; elementwise maps: Σ log|f'|; their
   compositions: the sum), or left to ``jax.jacfwd`` + ``slogdet`` when no rule
-  applies (with a warning, since invertibility is then not proven).
+  applies (with a warning, since invertibility is then not proven);
+* a mapping function (``simplex(v)``, ``ordered(v)``, ``lower_cholesky(v)``,
+  ``corr_cholesky(v)``: NumPyro's ``biject_to``) of random values must be the
+  transform's last step; its result counts as its input's dimension, and its
+  term is the NumPyro transform's ``log_abs_det_jacobian``.
 
 Pure Python: no jax here.
 """
@@ -27,7 +31,7 @@ from .frontend import MAX_DEPTH
 from .ir import Kind
 from .nodes import Record
 from .scope import Scope
-from .shapes import size
+from .shapes import MAPPINGS, size
 from .values import Val, numeric_det
 
 # Substituting `let`s can blow a transform up: `let b = a + a` doubles the tree, so 40 such lets make
@@ -71,7 +75,9 @@ def expanded(e: N.Expr, scope: Scope) -> Size:
 
 
 class Term(Record):
-    """``coef × Σ_{shape} kind(expr)``; kind is ``logabs`` (log|e|), ``plain`` (e) or ``slogdet`` (log|det e|).
+    """``coef × Σ_{shape} kind(expr)``; kind is ``logabs`` (log|e|), ``plain`` (e), ``slogdet`` (log|det e|) or
+    ``bijector``: ``expr`` is a mapping function's call ``f(a)`` and the term NumPyro's
+    ``biject_to(constraints.IMAGE).log_abs_det_jacobian(a, f(a))`` (summed over the element already).
 
     ``shape`` is the output's per-element shape (the sum runs over it), ``inner`` the shape of ``expr``
     itself (``()`` for a scalar counted ``size(shape)`` times).
@@ -282,16 +288,19 @@ class Analyzer:
             if batch:
                 self.batch_checks(stmt, expr, value, consumed, syms, batch)
             self.scan(expr)
+            mapping = self.mapping_checks(stmt, expr)
             if value.shape is None:
                 self.reject(D.UNKNOWN_SHAPE, stmt.value.span, "the shape of this value is not known at compile time")
-            n_out = size(value.shape)
+            # A mapping function's result counts as its input: K-1 reals make one point of the K-simplex.
+            n_out = size(value.shape) if mapping is None else size(self.val(mapping.args[0]).shape)
             n_in = sum(size(syms[n].shape) for n in consumed)
             if n_out != n_in:
                 inputs = ", ".join(f"{n} ({size(syms[n].shape)})" for n in consumed)
+                counted = "" if mapping is None else f" ({mapping.func}() counts as its input's {n_out})"
                 self.reject(
                     D.NOT_BIJECTION,
                     stmt.value.span,
-                    f"not a bijection: {n_out} output dimension{'s' * (n_out != 1)} from {n_in} random "
+                    f"not a bijection: {n_out} output dimension{'s' * (n_out != 1)}{counted} from {n_in} random "
                     f"input dimension{'s' * (n_in != 1)} ({inputs})",
                     "a transform maps its random inputs one-to-one: as many outputs as inputs"
                     + (
@@ -330,6 +339,41 @@ class Analyzer:
         )
         return Plan((), tuple(consumed), True, expr)
 
+    def mapping_checks(self, stmt: N.Assign, expr: N.Expr) -> N.Call | None:
+        """A mapping function of random values is the transform's last step; returns that call, if any.
+
+        Inside a larger expression its result would need other rules: ``2 * simplex(v)`` scales K entries
+        of which only K-1 are free, so the elementwise rule's K·log 2 would be wrong. One site, too: the
+        K entries of a simplex are not K sites.
+        """
+        top = None
+        for e in N.walk(expr):
+            if not (isinstance(e, N.Call) and e.func in MAPPINGS and len(e.args) == 1 and self.val(e.args[0]).randoms):
+                continue
+            if e is not expr:
+                # a let's call has the span of the let: point at this statement then
+                inside = (e.span.line, e.span.column) >= (stmt.value.span.line, stmt.value.span.column) and \
+                    (e.span.end_line, e.span.end_column) <= (stmt.value.span.end_line, stmt.value.span.end_column)
+                via = "" if inside else f" (the `let` on line {e.span.line})"
+                self.reject(
+                    D.NOT_BIJECTION,
+                    e.span if inside else stmt.value.span,
+                    f"{e.func}() of a random value{via} is used inside a larger expression: vgc derives a "
+                    "mapping function's log-Jacobian only as the last step of a transform",
+                    f"apply {e.func}(...) last, with the affine and elementwise steps inside it: "
+                    f"`{stmt.targets[0].id} = {e.func}(m + s * u)`",
+                )
+            top = e
+        if top is not None and stmt.is_list and top.func == "simplex":  # (Cholesky factors: VG406 already)
+            self.reject(
+                D.NOT_BIJECTION,
+                stmt.value.span,
+                "simplex(...) is one site: its entries are not free (they sum to 1), so they cannot be "
+                "separate sites",
+                f"define one site: `{stmt.targets[0].id} = simplex(...)` (as `x ~ Dirichlet(...)` is one site)",
+            )
+        return top
+
     def batch_checks(self, stmt, expr, value, consumed, syms, batch) -> None:
         """A transform of ``: batch`` draws is per entry: only batch draws, only elementwise operations."""
         if len(batch) != len(consumed):
@@ -344,6 +388,15 @@ class Analyzer:
         for e in N.walk(expr):
             whole = (isinstance(e, N.BinOp) and e.op.op == "@") or isinstance(e, (N.Vector, N.Transpose)) or (
                 isinstance(e, N.Call) and not (R.FUNCTIONS.get(e.func) and R.FUNCTIONS[e.func].elementwise))
+            if whole and self.val(e).randoms and isinstance(e, N.Call) and e.func in MAPPINGS:
+                self.reject(
+                    D.NOT_BIJECTION,
+                    e.span,
+                    f"{e.func}() maps a whole vector, but a transform of `: batch` draws is per entry (each "
+                    "entry is a scalar)",
+                    "drop `: batch` so that the draw is one vector site, or draw one vector per element of a "
+                    f"plate: `plate p(9) {{ v ~ Normal([0, 0], 1); x = {e.func}(v) }}`",
+                )
             if whole and self.val(e).randoms:
                 self.reject(
                     D.NOT_BIJECTION,
@@ -384,6 +437,8 @@ class Analyzer:
             return out
         if isinstance(e, N.Call):
             spec = R.FUNCTIONS.get(e.func)
+            if e.func in MAPPINGS:  # the last step (mapping_checks): NumPyro's log_abs_det_jacobian
+                return [Term("bijector", e, 1.0, ())] + self.terms(e.args[0])
             if spec is not None and spec.elementwise and spec.monotone:
                 return _derivative(e.func, e.args[0], v.shape) + self.terms(e.args[0])
             if e.func == "transpose":
