@@ -311,7 +311,9 @@ class GuideGen:
                 self.read |= N.names(e)
 
     def emit(self, fname: str) -> None:
-        args = "*args, **kwargs" if self.g.args is None else ", ".join(self.names.py(a) for a in self.g.args)
+        # Every argument defaults to None: SVI and Predictive call the guide as the model is called, and a
+        # model's optional arguments (`y=None` when predicting, a batch size) may be left out.
+        args = "*args, **kwargs" if self.g.args is None else ", ".join(f"{self.names.py(a)}=None" for a in self.g.args)
         with self.w.block(f"def {fname}({args})"):
             self.w.line(f'"""The variational guide `{_doc_text(self.g.name)}`."""')
             self.emit_items(self.g.items)

@@ -218,10 +218,11 @@ def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, n
             unconstrained = np.asarray(biject_to(fn.support).inv(tr[site.name]["value"]), dtype=float)
         except Exception:  # the median on the support's boundary: start at 0
             unconstrained = np.zeros(())
+        raw_shape = tuple(elem)
         if kind != "interval":  # the unconstrained vector is shorter than the value
-            raw_shape = unconstrained.shape[len(site.batch_shape):] if unconstrained.ndim else ()
+            raw_shape = tuple(unconstrained.shape[len(site.batch_shape):]) if unconstrained.ndim else ()
             shape = f"[{', '.join(str(d) for d in raw_shape)}]"
-        init = _init(unconstrained, elementwise=bool(site.plates), shape=tuple(elem))
+        init = _init(unconstrained, elementwise=bool(site.plates), shape=raw_shape)
         w.line(f"param {self_loc}{shape} = {init}")
         w.line(f"param {self_scale}{shape} = {_num(INIT_SCALE)} : positive")
         if kind == "interval" and site.support.name() == "real":

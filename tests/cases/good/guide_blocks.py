@@ -6,7 +6,7 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
 
-def loc_scale(data):
+def loc_scale(data=None):
     """The variational guide `loc_scale`."""
     # line 3: param m = 0.0
     m = numpyro.param("m", 0.0)

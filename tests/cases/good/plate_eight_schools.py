@@ -6,7 +6,7 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
 
-def eight_schools(J, sigma, y):
+def eight_schools(J=None, sigma=None, y=None):
     """The variational guide `eight_schools`."""
     # line 3: param mu_loc = 0.0
     mu_loc = numpyro.param("mu_loc", 0.0)

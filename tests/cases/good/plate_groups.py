@@ -6,7 +6,7 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
 
-def groups(K):
+def groups(K=None):
     """The variational guide `groups`."""
     # line 3: param g = 0.0
     g = numpyro.param("g", 0.0)

@@ -23,7 +23,7 @@ def _subsample(size, k):
     return jax.lax.fori_loop(0, k, step, jnp.full((k,), -1))
 
 
-def local_means(y):
+def local_means(y=None):
     """The variational guide `local_means`."""
     # line 4: param m = 0.0
     m = numpyro.param("m", 0.0)
