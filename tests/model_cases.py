@@ -8,6 +8,7 @@ latents; ``local_means`` one local latent per datum in a subsampled plate.
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
@@ -67,4 +68,4 @@ def local_means(y, batch=100):
     mu = numpyro.sample("mu", dist.Normal(0.0, 3.0))
     with numpyro.plate("data", len(y), subsample_size=batch) as idx:
         z = numpyro.sample("z", dist.Normal(mu, 1.0))
-        numpyro.sample("y", dist.Normal(z, 0.5), obs=y[idx])
+        numpyro.sample("y", dist.Normal(z, 0.5), obs=jnp.asarray(y)[idx])

@@ -1,0 +1,143 @@
+"""``vgc init --model``: the starting guide compiles, passes the model check, and fits as well as AutoNormal.
+
+Each fit runs the same optimizer for the same number of steps from a fixed seed for the VG guide and for
+NumPyro's AutoNormal; the final −ELBOs are then estimated with many particles in float64 (common seed).
+The fitted params are printed side by side (``pytest -s`` shows them).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import pytest
+from numpyro.infer import SVI, Trace_ELBO
+from numpyro.infer.autoguide import AutoNormal
+
+import vgc
+from vgc import cli, compiler, modelcheck
+from vgc.fmt import format_source
+from vgc.init import write_guide
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import model_cases as M  # noqa: E402
+
+MODELS = Path(__file__).resolve().parent / "model_cases.py"
+
+
+def test_init_eight_schools_text(capsys, tmp_path, monkeypatch):
+    text = write_guide(M.eight_schools, (), M.EIGHT_SCHOOLS_DATA)
+    assert format_source(text).text == text  # formatted as `vgc fmt` would
+    lines = [ln.strip() for ln in text.splitlines()]
+    assert "guide eight_schools_guide(J, sigma, y) {" in lines
+    assert "# tau: HalfCauchy, support positive, shape ()" in lines
+    assert "tau_raw ~ Normal(tau_loc, tau_scale)" in lines and "tau = exp(tau_raw)" in lines
+    assert "plate J(J) {" in lines  # the size named after the argument that holds it
+    assert "theta ~ Normal(theta_loc, theta_scale)" in lines
+    # the starting locations are the prior medians (unconstrained): mu 0, log tau = log 5, each the median of
+    # 101 draws, whose standard deviation is 1/(2 f(median) √101): 1.2533 · 5/√101 for mu, π/(2 √101) for log tau
+    inits = dict(ln.removeprefix("param ").split(" = ") for ln in lines if ln.startswith("param ") and "_loc" in ln)
+    assert abs(float(inits["mu_loc"])) < 3 * 1.2533 * 5 / np.sqrt(101)
+    assert abs(float(inits["tau_loc"]) - np.log(5.0)) < 3 * np.pi / (2 * np.sqrt(101))
+    # the command line writes the same text, atomically with -o
+    (tmp_path / "models.py").write_text(MODELS.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "data.json").write_text('{"J": 8, "sigma": %s, "y": %s}' % (M.SIGMA.tolist(), M.Y.tolist()))
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert cli.main(["init", "--model", "models.py:eight_schools", "--data", "data.json"]) == 0
+    assert capsys.readouterr().out == text
+    assert cli.main(["init", "--model", "models.py:eight_schools", "--data", "data.json", "-o", "g.vg"]) == 0
+    assert (tmp_path / "g.vg").read_text(encoding="utf-8") == text
+    assert cli.main(["check", "g.vg", "--model", "models.py:eight_schools", "--data", "data.json"]) == 0
+
+
+def test_init_mixed_supports_text():
+    text = write_guide(M.mixed_supports, (), M.MIXED_DATA)
+    lines = [ln.strip() for ln in text.splitlines()]
+    assert "p = sigmoid(p_raw)" in lines
+    assert "w ~ Dirichlet(w_conc)" in lines and any(ln.startswith("param w_conc[3] = [") for ln in lines)
+    assert "nu = 1.0 + 9.0 * sigmoid(nu_raw)" in lines
+
+
+def test_init_refuses_what_it_cannot_map():
+    def discrete():
+        numpyro.sample("k", numpyro.distributions.Poisson(3.0))
+
+    with pytest.raises(modelcheck.ModelError, match="'k': it is discrete"):
+        write_guide(discrete)
+
+    def psd():
+        numpyro.sample("S", numpyro.distributions.Wishart(4.0, scale_matrix=jnp.eye(2)))
+
+    with pytest.raises(modelcheck.ModelError, match="support positive_definite has no VG map"):
+        write_guide(psd)
+
+
+# ---------------------------------------------------------------- fits against AutoNormal
+
+
+def fit(model, guide, args, kwargs, steps: int, lr: float, seed: int = 0):
+    """Adam from ``lr`` decaying geometrically to lr/20 over the run, 4 particles a step."""
+    schedule = lambda i: lr * 0.05 ** (i / steps)  # noqa: E731
+    svi = SVI(model, guide, numpyro.optim.Adam(schedule), Trace_ELBO(num_particles=4, vectorize_particles=True))
+    result = svi.run(jax.random.PRNGKey(seed), steps, *args, progress_bar=False, **kwargs)
+    return result.params
+
+
+def neg_elbo(model, guide, params, args, kwargs, particles: int = 4000, plate: str | None = None,
+             size: int = 0, batch: int = 0) -> float:
+    """−ELBO from many particles in float64. With a subsampled ``plate``: the mean over a partition of the
+    data into batches (each batch substituted as the plate's indices), which counts every datum once."""
+    from numpyro import handlers
+
+    with jax.enable_x64(True):
+        params = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in params.items()}
+        elbo = Trace_ELBO(num_particles=particles, vectorize_particles=True)
+        if plate is None:
+            return float(elbo.loss(jax.random.PRNGKey(123), params, model, guide, *args, **kwargs))
+        losses = []
+        for start in range(0, size, batch):
+            idx = {plate: jnp.arange(start, start + batch)}
+            losses.append(float(elbo.loss(jax.random.PRNGKey(123), params, handlers.substitute(model, data=idx),
+                                          handlers.substitute(guide, data=idx), *args, **kwargs)))
+        return float(np.mean(losses))
+
+
+Y_LOCAL = M.local_means_data(200)
+CASES = {  # model, args, kwargs, steps, learning rate, evaluation options
+    "eight_schools": (M.eight_schools, (), M.EIGHT_SCHOOLS_DATA, 4000, 0.05, {}),
+    "mixed_supports": (M.mixed_supports, (), M.MIXED_DATA, 4000, 0.05, {}),
+    # 200 local latents, 50 a step: each datum's params move in a quarter of the steps, hence more steps
+    "local_means": (M.local_means, (Y_LOCAL,), {"batch": 50}, 6000, 0.05,
+                    {"plate": "data", "size": len(Y_LOCAL), "batch": 50}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_init_guide_fits_as_well_as_autonormal(case):
+    model, args, kwargs, steps, lr, evaluation = CASES[case]
+    text = write_guide(model, args, kwargs)
+    if case == "local_means":  # the subsample size named after the argument that holds it
+        assert "plate data(len(y), subsample=batch) {" in [ln.strip() for ln in text.splitlines()]
+    result = compiler.run(text, f"{case}.vg")
+    assert result.ok and result.diagnostics == []
+    assert modelcheck.check(result, model, args, kwargs) == []
+    guide = vgc.guide(text)
+    auto = AutoNormal(model)
+    ours = fit(model, guide, args, kwargs, steps, lr)
+    theirs = fit(model, auto, args, kwargs, steps, lr)
+    ours_loss = neg_elbo(model, guide, ours, args, kwargs, **evaluation)
+    theirs_loss = neg_elbo(model, auto, theirs, args, kwargs, **evaluation)
+    print(f"\n{case}: -ELBO vgc init {ours_loss:.3f}, AutoNormal {theirs_loss:.3f}")
+    for name in sorted(ours):
+        site = name.rsplit("_", 1)[0]
+        other = theirs.get(f"{site}_auto_{name.rsplit('_', 1)[1]}")
+        shown = np.array2string(np.asarray(ours[name]).ravel()[:4], precision=3)
+        other_shown = "-" if other is None else np.array2string(np.asarray(other).ravel()[:4], precision=3)
+        print(f"  {name:>18} {shown:>40}   AutoNormal {other_shown}")
+    assert ours_loss <= theirs_loss + 0.1
