@@ -7,6 +7,7 @@ The fitted params are printed side by side (``pytest -s`` shows them).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from vgc.fmt import format_source
 from vgc.init import write_guide
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import model_cases as M  # noqa: E402
+import model_cases as M
 
 MODELS = Path(__file__).resolve().parent / "model_cases.py"
 
@@ -45,7 +46,7 @@ def test_init_eight_schools_text(capsys, tmp_path, monkeypatch):
     assert abs(float(inits["tau_loc"]) - np.log(5.0)) < 3 * np.pi / (2 * np.sqrt(101))
     # the command line writes the same text, atomically with -o
     (tmp_path / "models.py").write_text(MODELS.read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "data.json").write_text('{"J": 8, "sigma": %s, "y": %s}' % (M.SIGMA.tolist(), M.Y.tolist()))
+    (tmp_path / "data.json").write_text(json.dumps({"J": 8, "sigma": M.SIGMA.tolist(), "y": M.Y.tolist()}))
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
     assert cli.main(["init", "--model", "models.py:eight_schools", "--data", "data.json"]) == 0

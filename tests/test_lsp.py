@@ -7,6 +7,8 @@ whole module, each test on its own document.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import subprocess
 import sys
 
@@ -253,7 +255,8 @@ def test_hover_site_shapes():
     assert f"Site `t`: {nested}; event shape (2,) (event_dim 1)." in t and "log|det J| = 2·log|2|" in t
     # outside plates, on the old example: the site line follows the existing text
     x = hover_text(PROGRAM, 3, 0)
-    assert x.endswith("Site `x`: batch shape () — outside any plate; event shape scalar (event_dim 0).")
+    assert x.endswith("Site `x`: batch shape () — outside any plate; event shape scalar (event_dim 0).\n\n"
+                      "support: `real`")
     assert "Site `d`: batch shape () — outside any plate; event shape (3,) (event_dim 1)." in hover_text(
         PROGRAM, 5, 8
     )
@@ -263,6 +266,68 @@ def test_hover_site_shapes():
     batch = "batch shape (9,) from `: batch` (batch dimensions outside any plate); event shape scalar (event_dim 0)."
     assert f"Site `x`: {batch}" in hover_text(funnel, 1, 0)
     assert f"Site `z`: {batch}" in hover_text(funnel, 2, 0)
+
+
+SUPPORTS = """\
+guide g(J) {
+  param m = 0.0; param s = 1.0 : positive
+  v ~ Normal(m, s); tau = exp(v)
+  param b = 2.0 : positive
+  p ~ Beta(b, b)
+  plate J(J) {
+    param loc = 0.0; param d[2] = 1.0 : positive
+    u ~ Normal(loc, s); th = 2 + (5 - 2) * sigmoid(u)
+    e ~ Normal([loc, loc], s); w = m + exp(e) * d
+  }
+  k1 ~ Normal(m, s); k2 ~ Normal(m, s)
+  [q1, q2] = [exp(k1) + exp(k2), k2]
+}
+"""
+
+
+def test_hover_shows_supports():
+    assert [d.code for d in lsp.diagnostics(SUPPORTS)] == ["VG604"]  # no closed form for [q1, q2]
+    assert hover_text(SUPPORTS, 2, 20) == (
+        "```vg\ntau = exp(v)\n```\n\n**latent** `tau`: a `Delta` site, scalar.\n\n"
+        "Consumes the draw `v` (now an auxiliary site).\n\n"
+        "log-Jacobian derived by vgc:\n\n```\nlog|det J| = v\n```\n\n"
+        "Generated: `log_density=-v` (that is −log|det J|).\n\n"
+        "Site `tau`: batch shape () — outside any plate; event shape scalar (event_dim 0).\n\n"
+        "support: `positive`"
+    )
+    assert hover_text(SUPPORTS, 4, 2) == (
+        "```vg\np ~ Beta(b, b)\n```\n**draw** `p`: scalar; a latent site.\n\n"
+        "Site `p`: batch shape () — outside any plate; event shape scalar (event_dim 0).\n\n"
+        "support: `unit_interval`"
+    )
+    assert hover_text(SUPPORTS, 3, 8) == (
+        "```vg\nparam b = 2.0 : positive\n```\n**param** `b`: scalar, constraint `positive`.\n\n"
+        "Site `b`: batch shape () — outside any plate; event shape scalar (event_dim 0).\n\n"
+        "support: `positive`"
+    )
+    # per element in a plate: the support of each element
+    assert hover_text(SUPPORTS, 7, 24) == (
+        "```vg\nth = 2 + (5 - 2) * sigmoid(u)\n```\n\n**latent** `th`: a `Delta` site, scalar.\n\n"
+        "Consumes the draw `u` (now an auxiliary site).\n\n"
+        "log-Jacobian derived by vgc:\n\n```\nlog|det J| = log|5 - 2| - (softplus(u) + softplus(-u))\n```\n\n"
+        "Generated: `log_density=-jnp.log(jnp.abs(5.0 - 2.0)) + (jax.nn.softplus(u) + jax.nn.softplus(-u))` "
+        "(that is −log|det J|).\n\n"
+        "Site `th`: batch shape (J,) from plate `J` (dim -1); event shape scalar (event_dim 0).\n\n"
+        "support: `interval(2, 5)`"
+    )
+    # what qualifies a support: a vector's entries, a bound known only at run time, an enclosing set
+    assert hover_text(SUPPORTS, 6, 27).endswith(
+        "Site `d`: batch shape (J,) from plate `J` (dim -1); event shape (2,) (event_dim 1).\n\n"
+        "support: `positive` (each entry)"
+    )
+    assert hover_text(SUPPORTS, 8, 31).endswith(
+        "support: `greater_than(m)` (each entry; a bound known only when the guide runs)"
+    )
+    assert hover_text(SUPPORTS, 11, 3).endswith(
+        "support: `positive (at most)` (an enclosing set: vgc derives no exact image for this map)"
+    )
+    assert hover_text(SUPPORTS, 11, 7).endswith("support: `real`")
+    assert "support" not in hover_text("let c = 1.0\nx ~ Normal(c, 1)\n", 0, 4)  # a let is no site
 
 
 def test_hover_plates():
@@ -420,6 +485,86 @@ def test_cli_without_pygls_exits_2(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "vgc: error: the language server needs pygls 2: pip install 'vgc[lsp]'"
+
+
+# ---------------------------------------------------------------- the model: pragma and settings (no server)
+
+
+def test_pragma():
+    text = "# a guide\nparam m = 0.0  # vg: model=models.py:eight_schools data=\"my data.json\" guide=g\n"
+    p = lsp.find_pragma(lsp.Source.of(text))
+    assert (p.model, p.data, p.guide, p.problems) == ("models.py:eight_schools", "my data.json", "g", ())
+    assert p.span == Span(2, 16, 2, 79)  # from its `#` to the end of the line
+    assert lsp.find_pragma(lsp.Source.of("#vg: model=m.py:f\n")).model == "m.py:f"
+    assert lsp.find_pragma(lsp.Source.of("x ~ Normal(0, 1)  # a comment: vg: model=m.py:f\n")) is None
+    assert lsp.find_pragma(lsp.Source.of("param m = 0.0\n")) is None
+    first = lsp.find_pragma(lsp.Source.of("# vg: model=a.py:f\n# vg: model=b.py:g\n"))
+    assert first.model == "a.py:f" and first.span == Span(1, 1, 1, 19)
+    bad = lsp.find_pragma(lsp.Source.of("# vg: modle=m.py:f data=d.json data=e.json oops\n"))
+    assert bad.model is None and bad.data == "d.json"
+    assert bad.problems == (
+        "unknown key 'modle' (the keys are model, data, guide)",
+        "'data' is given twice",
+        "cannot read 'oops': write KEY=VALUE, a value with spaces in double quotes",
+        "it names no model: `# vg: model=FILE.py:FUNCTION data=DATA.json`",
+    )
+    (d,) = lsp.diagnostics("# vg: data=d.json\nparam m = 0.0\nu ~ Normal(m, 1)\n")
+    assert (d.code, d.severity, d.range) == (None, types.DiagnosticSeverity.Warning, rng(0, 0, 0, 17))
+    assert d.message == "vg pragma: it names no model: `# vg: model=FILE.py:FUNCTION data=DATA.json`"
+
+
+def test_client_settings():
+    assert lsp.client_settings({"model": "m.py:f"}) == {"model": "m.py:f", "data": None}
+    assert lsp.client_settings({"vg": {"model": "m.py:f", "data": "d.json", "server": {}}}) == {
+        "model": "m.py:f", "data": "d.json"}
+    assert lsp.client_settings({"vg": {"model": "", "data": 3}}) == {"model": None, "data": None}  # unset
+    assert lsp.client_settings({"python": {"x": 1}}) is None  # about something else: ignored
+    assert lsp.client_settings(None) is None and lsp.client_settings([1]) is None
+
+
+def test_model_errors_are_one_diagnostic(tmp_path):
+    """Problems found before anything is imported: a model not written FILE.py:FUNCTION, a missing file,
+    several guides and no `guide=`, a settings model (reported on line 1, with where it came from)."""
+    path = str(tmp_path / "g.vg")
+    text = "# vg: model=models.py\nparam m = 0.0\nu ~ Normal(m, 1)\n"
+    (d,) = lsp.diagnostics(text, path)
+    assert (d.code, d.severity, d.range, d.source) == (None, types.DiagnosticSeverity.Error, rng(0, 0, 0, 21), "vgc")
+    assert d.message == "cannot check against the model: the model must be written FILE.py:FUNCTION, got 'models.py'"
+    (d,) = lsp.diagnostics(text.replace("models.py", "models.py:f"), path)
+    assert d.message == f"cannot check against the model: cannot read {tmp_path / 'models.py'}: no such file"
+    two = "# vg: model=models.py:f\nguide a { u ~ Normal(0, 1) }\nguide b { u ~ Normal(0, 1) }\n"
+    assert [d.message for d in lsp.diagnostics(two, path) if d.code is None] == [
+        "cannot check against the model: this file defines guides a, b\n"
+        "hint: name the one to check: `guide=NAME` in the `# vg:` line"
+    ]
+    plain = "param m = 0.0\nu ~ Normal(m, 1)\n"
+    (d,) = lsp.diagnostics(plain, path, settings={"model": "../models.py:f", "data": None})
+    assert d.range == rng(0, 0, 0, 13)
+    assert d.message == (
+        f"cannot check against the model: cannot read {tmp_path.parent / 'models.py'}: no such file\n"
+        "hint: the model comes from the editor's settings (vg.model, vg.data); a `# vg: model=...` line in this "
+        "file overrides them"
+    )
+    broken = "# vg: model=models.py:f\nu ~ Normal(0, q)\n"  # compile errors: the model is not consulted
+    assert [d.code for d in lsp.diagnostics(broken, path)] == ["VG201"]
+
+
+def test_plain_documents_never_import_the_model_check():
+    """jax (imported by vgc.modelcheck) takes seconds: a document without a model must not load it."""
+    code = (
+        "import sys\n"
+        "from lsprotocol import types\n"
+        "from vgc import lsp\n"
+        "text = 'param m = 0.0; param s = 1.0 : positive\\nu ~ Normal(m, s)\\nx = exp(u)\\n'\n"
+        "assert [d.code for d in lsp.diagnostics(text, '/tmp/plain.vg', settings={'model': None})] == []\n"
+        "assert lsp.diagnostics('# vg: data=d.json\\n' + text)[0].message.startswith('vg pragma:')\n"
+        "assert 'support' in lsp.hover(text, types.Position(line=2, character=0)).contents.value\n"
+        "lsp.completions(text, types.Position(line=2, character=4))\n"
+        "print(sorted(m for m in ('vgc.modelcheck', 'jax', 'numpyro') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 # ---------------------------------------------------------------- the server over stdio
@@ -592,3 +737,189 @@ async def test_server_honours_the_negotiated_position_encoding(client_utf32: Lan
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=pos(1, 12))
     )
     assert "**param** `θ`" in hover.contents.value and hover.range == rng(1, 11, 1, 12)
+
+
+# ---------------------------------------------------------------- the server checks against a model
+
+MODEL_TIMEOUT = 90  # the first model check imports jax (seconds)
+
+# NumPyro's eight schools (tests/model_cases.py), noting each import and run in calls.log and printing (the
+# server must keep the model's output off the protocol's stdout).
+MODEL_PY = """\
+import os
+
+import numpyro
+import numpyro.distributions as dist
+
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls.log")
+
+
+def note(what):
+    with open(LOG, "a") as f:
+        f.write(what + "\\n")
+
+
+note("import")
+print("the model prints when imported")
+
+
+def eight_schools(J, sigma, y=None):
+    note("trace")
+    print("the model prints when run")
+    mu = numpyro.sample("mu", dist.Normal(0, 5))
+    tau = numpyro.sample("tau", dist.HalfCauchy(5))
+    with numpyro.plate("J", J):
+        theta = numpyro.sample("theta", dist.Normal(mu, tau))
+        numpyro.sample("obs", dist.Normal(theta, sigma), obs=y)
+"""
+DATA = {"J": 8, "sigma": [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0],
+        "y": [28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0]}
+PRAGMA = "# vg: model=models.py:eight_schools data=data.json"
+EIGHT = """\
+guide eight_schools(J, sigma, y) {
+  param mu_loc = 0.0; param mu_scale = 1.0 : positive
+  mu ~ Normal(mu_loc, mu_scale)
+  param m = 0.0; param s = 1.0 : positive
+  tau ~ Normal(m, s)
+  plate J(J) {
+    param th_loc = 0.0; param th_scale = 1.0 : positive
+    theta ~ Normal(th_loc, th_scale)
+  }
+}
+"""
+TAU_OUTSIDE = (
+    "'tau' has support real in the guide, but positive in the model (HalfCauchy): the model's log-density would "
+    "be evaluated outside its support (a NaN or -inf loss)\n"
+    "hint: map a real draw onto positive values: `v ~ Normal(m, s); tau = exp(v)` (or `tau ~ LogNormal(m, s)`)"
+)
+
+
+def write_model(folder) -> None:
+    (folder / "models.py").write_text(MODEL_PY)
+    (folder / "data.json").write_text(json.dumps(DATA))
+
+
+def calls(folder) -> list[str]:
+    log = folder / "calls.log"
+    return log.read_text().split() if log.exists() else []
+
+
+def change_doc(client: LanguageClient, uri: str, version: int, text: str) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+
+
+async def published(client: LanguageClient, send, timeout: float = MODEL_TIMEOUT) -> None:
+    waiter = client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    send()
+    await asyncio.wait_for(waiter, timeout)
+
+
+def found(client: LanguageClient, uri: str) -> list[tuple]:
+    return [(d.code, d.range, d.severity) for d in client.diagnostics[uri]]
+
+
+ERROR = types.DiagnosticSeverity.Error
+
+
+@lsp_test
+async def test_server_checks_against_the_pragma_model(client: LanguageClient, tmp_path):
+    write_model(tmp_path)
+    uri = (tmp_path / "eight.vg").as_uri()
+    text = PRAGMA + "\n" + EIGHT
+    await published(client, lambda: open_doc(client, uri, text))
+    assert found(client, uri) == [("VG805", rng(5, 2, 5, 20), ERROR)]  # `tau ~ Normal(m, s)`, line 6
+    assert client.diagnostics[uri][0].message == TAU_OUTSIDE
+    fixed = text.replace("tau ~ Normal(m, s)", "v ~ Normal(m, s); tau = exp(v)")
+    await published(client, lambda: change_doc(client, uri, 2, fixed))
+    assert found(client, uri) == []
+    misspelt = text.replace("tau ~", "tua ~")
+    await published(client, lambda: change_doc(client, uri, 3, misspelt))
+    assert found(client, uri) == [("VG802", rng(5, 2, 5, 20), ERROR)]
+    assert client.diagnostics[uri][0].message.endswith("\nhint: did you mean 'tau'?")
+    assert calls(tmp_path) == ["import", "trace"]  # once for the three checks
+    # a changed model file is imported and traced again
+    stat = os.stat(tmp_path / "models.py")
+    os.utime(tmp_path / "models.py", ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    await published(client, lambda: change_doc(client, uri, 4, fixed))
+    assert found(client, uri) == [] and calls(tmp_path) == ["import", "trace", "import", "trace"]
+    # the model's own diagnostics and the compiler's, together and in order
+    warned = fixed.replace("param mu_scale = 1.0 : positive", "param mu_scale = 1.0")
+    await published(client, lambda: change_doc(client, uri, 5, warned))
+    assert [d.code for d in client.diagnostics[uri]] == ["VG602"]
+    await published(client, lambda: change_doc(client, uri, 6, warned.replace("tau = exp", "tau = -exp")))
+    assert [d.code for d in client.diagnostics[uri]] == ["VG602", "VG805"]
+
+
+@lsp_test
+async def test_server_reports_a_broken_model_once_and_goes_on(client: LanguageClient, tmp_path):
+    write_model(tmp_path)
+    uri = (tmp_path / "broken.vg").as_uri()
+    pragma = "# vg: model=models.py:eight_school data=data.json"
+    await published(client, lambda: open_doc(client, uri, pragma + "\n" + EIGHT))
+    assert found(client, uri) == [(None, rng(0, 0, 0, len(pragma)), ERROR)]
+    assert client.diagnostics[uri][0].message == (
+        f"cannot check against the model: {tmp_path / 'models.py'} has no function named 'eight_school'; "
+        "did you mean 'eight_schools'?"
+    )
+    doc = types.TextDocumentIdentifier(uri=uri)
+    hover = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=pos(5, 2)))
+    assert hover.contents.value.endswith("support: `real`")
+    # the model raising (data without `sigma`): its exception and its line
+    (tmp_path / "partial.json").write_text(json.dumps({"J": 8}))
+    raising = PRAGMA.replace("data.json", "partial.json")
+    await published(client, lambda: change_doc(client, uri, 2, raising + "\n" + EIGHT))
+    assert found(client, uri) == [(None, rng(0, 0, 0, len(raising)), ERROR)]
+    assert client.diagnostics[uri][0].message == (
+        "cannot check against the model: the model raised TypeError: eight_schools() missing 1 required "
+        "positional argument: 'sigma'"
+    )
+    hover = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=pos(5, 2)))
+    assert hover.contents.value.endswith("support: `real`")
+
+
+@pytest_lsp.fixture(
+    scope="module",
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "vgc", "lsp"]),
+)
+async def client_settings(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=types.ClientCapabilities(),
+        initialization_options={"model": "models.py:eight_schools", "data": "data.json"},
+    ))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@lsp_test
+async def test_server_takes_the_model_from_settings(client_settings: LanguageClient, tmp_path):
+    client = client_settings
+    (tmp_path / "with").mkdir()
+    (tmp_path / "without").mkdir()
+    write_model(tmp_path / "with")
+    # relative to each document's folder
+    uri = (tmp_path / "with" / "eight.vg").as_uri()
+    await published(client, lambda: open_doc(client, uri, EIGHT))
+    assert found(client, uri) == [("VG805", rng(4, 2, 4, 20), ERROR)]
+    assert client.diagnostics[uri][0].message == TAU_OUTSIDE
+    # no models.py there: one error on line 1
+    lonely = (tmp_path / "without" / "eight.vg").as_uri()
+    await published(client, lambda: open_doc(client, lonely, EIGHT))
+    assert found(client, lonely) == [(None, rng(0, 0, 0, 34), ERROR)]
+    assert client.diagnostics[lonely][0].message.startswith(
+        f"cannot check against the model: cannot read {tmp_path / 'without' / 'models.py'}: no such file\n"
+        "hint: the model comes from the editor's settings"
+    )
+    # a pragma wins, data and all (it names none here, so the model misses its arguments)
+    await published(client, lambda: change_doc(client, uri, 2, "# vg: model=models.py:eight_schools\n" + EIGHT))
+    assert [d.message.split(":")[1] for d in client.diagnostics[uri]] == [" the model raised TypeError"]
+    await published(client, lambda: client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))))
+    # new settings re-check the open documents; an empty model turns the check off
+    await published(client, lambda: client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"vg": {"model": "", "server": {"command": ["vgc", "lsp"]}}})))
+    assert found(client, lonely) == []

@@ -7,8 +7,16 @@ const vscode = require("vscode");
 const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
 
 const SECTION = "vg.server";
+const MODEL_SECTION = "vg";
 let client;
 let output;
+
+// The model to check guides against (`vgc check --model`), for the server: initializationOptions at start,
+// then workspace/didChangeConfiguration with the whole `vg` section (a `# vg: model=...` line in a file wins).
+function modelSettings() {
+  const config = vscode.workspace.getConfiguration(MODEL_SECTION);
+  return { model: config.get("model", "") || null, data: config.get("data", "") || null };
+}
 
 function serverCommand() {
   const config = vscode.workspace.getConfiguration(SECTION);
@@ -42,6 +50,8 @@ async function start() {
         { language: "vg" },
       ],
       outputChannel: output,
+      initializationOptions: modelSettings(),
+      synchronize: { configurationSection: MODEL_SECTION },
     },
   );
   try {

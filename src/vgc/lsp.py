@@ -1,8 +1,10 @@
 """``vgc lsp``: a language server for VG over stdio (pygls 2).
 
-Features: diagnostics on open and change (full document sync; cleared on close), hover (distributions,
+Features: diagnostics on open and change (full document sync; cleared on close), with a model also those of
+``vgc check --model`` (the model named by a ``# vg: model=FILE.py:FUNCTION data=DATA`` comment in the document,
+else by the client's settings; see :func:`model_diagnostics`), hover (distributions,
 functions, constraints and keywords from :mod:`vgc.registry`; the params, draws, lets and model arguments of
-the guide; on a site its batch shape (from its plates) and event shape; for a transformed latent the
+the guide; on a site its batch shape (from its plates), event shape and support; for a transformed latent the
 log-Jacobian the compiler derived and the draws it consumed; a plate's name, in its header or in
 ``ARG[NAME]``: the plate's size, subsample and dim; a plate option: what it means), completion (names
 defined above the cursor in the same guide and visible there — a name defined in a plate only inside it —,
@@ -23,7 +25,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,11 +192,220 @@ def lsp_diagnostic(d: D.Diagnostic, source: Source, encoding=UTF16) -> types.Dia
     )
 
 
-def diagnostics(text: str, path: str = "<string>", encoding=UTF16) -> list[types.Diagnostic]:
-    """Every diagnostic ``vgc check`` gives for ``text``, as LSP diagnostics."""
+def diagnostics(text: str, path: str = "<string>", encoding=UTF16, settings: dict | None = None,
+                models: ModelCache | None = None) -> list[types.Diagnostic]:
+    """Every diagnostic ``vgc check`` gives for ``text``, as LSP diagnostics; with a model (the document's
+    ``# vg: model=...`` pragma, else ``settings["model"]``) and no compile error, also those of
+    ``vgc check --model`` (:func:`model_diagnostics`). Without a model nothing imports jax or
+    :mod:`vgc.modelcheck`."""
     source = Source.of(text)
-    result = compiler.run(text, path, generate=False)
-    return [lsp_diagnostic(d, source, encoding) for d in result.diagnostics]
+    pragma = find_pragma(source)
+    chosen = pragma if pragma is not None and pragma.model is not None else from_settings(settings)
+    result = compiler.run(text, path, generate=chosen is not None)
+    out = [lsp_diagnostic(d, source, encoding) for d in result.diagnostics]
+    if pragma is not None and pragma.problems:
+        out.append(types.Diagnostic(
+            range=to_range(source, pragma.span, encoding), message="vg pragma: " + "; ".join(pragma.problems),
+            severity=types.DiagnosticSeverity.Warning, source="vgc",
+        ))
+    if chosen is not None and result.ok:
+        out += model_diagnostics(result, chosen, path, source, encoding, models if models is not None else MODELS)
+    return sorted(out, key=lambda d: (d.range.start.line, d.range.start.character))
+
+
+# ---------------------------------------------------------------- the model: pragma, settings, cached trace
+
+# `# vg: model=FILE.py:FUNCTION data=DATA guide=NAME`: a comment (the first `#` of a line starts one).
+_PRAGMA = re.compile(r"#\s*vg:(?P<rest>.*)")
+_PRAGMA_ITEM = re.compile(r'\s*(?P<key>[^\W\d]\w*)=(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))(?=\s|$)')
+PRAGMA_KEYS = ("model", "data", "guide")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Where the model to check against comes from: the document's pragma (``span`` its comment) or the
+    client's settings (``span`` None). Paths are as written: relative ones are relative to the document's
+    folder."""
+
+    model: str | None  # FILE.py:FUNCTION
+    data: str | None = None  # a .json or .npz of keyword arguments
+    guide: str | None = None  # the guide to check, when the file has several
+    span: N.Span | None = None
+    problems: tuple[str, ...] = ()  # what the pragma's text gets wrong
+
+
+def find_pragma(source: Source) -> ModelSettings | None:
+    """The first ``# vg:`` comment of the document, read; None when there is none."""
+    for i, line in enumerate(source.lines):
+        at = line.find("#")
+        m = _PRAGMA.match(line, at) if at >= 0 else None
+        if m is not None:
+            return _read_pragma(m.group("rest"), N.Span(i + 1, at + 1, i + 1, len(line) + 1))
+    return None
+
+
+def _read_pragma(rest: str, span: N.Span) -> ModelSettings:
+    values: dict[str, str] = {}
+    problems: list[str] = []
+    rest, pos = rest.rstrip(), 0
+    while pos < len(rest):
+        m = _PRAGMA_ITEM.match(rest, pos)
+        if m is None:
+            problems.append(f"cannot read '{rest[pos:].split()[0]}': write KEY=VALUE, a value with spaces in "
+                            "double quotes")
+            break
+        key, value = m.group("key"), m.group("quoted") if m.group("quoted") is not None else m.group("bare")
+        if key not in PRAGMA_KEYS:
+            problems.append(f"unknown key '{key}' (the keys are {', '.join(PRAGMA_KEYS)})")
+        elif key in values:
+            problems.append(f"'{key}' is given twice")
+        else:
+            values[key] = value
+        pos = m.end()
+    if not values.get("model"):
+        values.pop("model", None)
+        problems.append("it names no model: `# vg: model=FILE.py:FUNCTION data=DATA.json`")
+    return ModelSettings(values.get("model"), values.get("data") or None, values.get("guide") or None, span,
+                         tuple(problems))
+
+
+def client_settings(options) -> dict[str, str | None] | None:
+    """``{"model": ..., "data": ...}`` from ``initializationOptions`` (flat, or under ``"vg"``) or the
+    settings of ``workspace/didChangeConfiguration`` (under ``"vg"``); None when they say nothing about VG.
+    Values that are not non-empty strings count as unset."""
+    if not isinstance(options, dict):
+        return None
+    section = options.get("vg") if isinstance(options.get("vg"), dict) else options
+    if "vg" not in options and not {"model", "data"} & set(section):
+        return None
+    values = {k: section.get(k) for k in ("model", "data")}
+    return {k: v if isinstance(v, str) and v.strip() else None for k, v in values.items()}
+
+
+def from_settings(settings: dict | None) -> ModelSettings | None:
+    """The model the client's settings name, or None."""
+    if not settings or not settings.get("model"):
+        return None
+    return ModelSettings(settings["model"], settings.get("data"))
+
+
+def _stamp(path: str | None) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of a file; None when there is none."""
+    try:
+        st = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_mtime_ns, st.st_size)
+
+
+class ModelCache:
+    """Models loaded and traced once per (model file, function, data file) and their modification times.
+
+    The model is the user's code: importing and tracing it (and importing jax, the first time) is slow and
+    may fail, so each is done once until a file changes; a failure is remembered as its message.
+    """
+
+    def __init__(self):
+        self._entries: dict[tuple, tuple] = {}
+        self.loads = 0  # imports and traces done (for tests)
+
+    def load(self, model_path: str, func: str, data_path: str | None):
+        """``(function, data, traced)``; raises :class:`vgc.modelcheck.ModelError`."""
+        from . import modelcheck as MC
+
+        key = (model_path, func, data_path)
+        stamp = (_stamp(model_path), _stamp(data_path))
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != stamp:
+            self.loads += 1
+            try:
+                value = self._load(model_path, func, data_path)
+            except MC.ModelError as e:
+                value = str(e)
+            self._entries[key] = entry = (stamp, value)
+        if isinstance(entry[1], str):
+            raise MC.ModelError(entry[1])
+        return entry[1]
+
+    @staticmethod
+    def _load(model_path: str, func: str, data_path: str | None):
+        from . import modelcheck as MC
+
+        fn = MC.load_model(f"{model_path}:{func}")
+        data = MC.load_data(data_path) if data_path else {}
+        try:
+            traced = MC.trace(fn, (), data)
+        except BaseException as e:  # the user's model, whatever it raises (SystemExit included)
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            raise MC.ModelError(f"the model raised {MC._one_line(e, model_path)}") from None
+        return fn, data, traced
+
+
+MODELS = ModelCache()  # the server's (one per process)
+
+
+def _resolve(path: str, folder: str) -> str:
+    path = os.path.expanduser(path)
+    return os.path.normpath(path if os.path.isabs(path) else os.path.join(folder, path))
+
+
+def _split_model(spec: str) -> tuple[str, str] | None:
+    path, sep, func = spec.strip().rpartition(":")
+    return (path, func) if sep and path and func.isidentifier() else None
+
+
+def model_diagnostics(result: compiler.Result, chosen: ModelSettings, path: str, source: Source, encoding=UTF16,
+                      models: ModelCache | None = None) -> list[types.Diagnostic]:
+    """``vgc check --model``'s diagnostics of a compiled guide (``result`` with code), as LSP diagnostics.
+
+    A problem with the model itself (no such file or function, bad data, the model raising; or something
+    unexpected) is one error without a code at the pragma, or on line 1 when the model comes from the
+    settings: "cannot check against the model: ...". Output the model prints goes to stderr, never into the
+    protocol's stdout.
+    """
+    models = models if models is not None else MODELS
+    folder = os.path.dirname(os.path.abspath(path)) if path and not path.startswith("<") else os.getcwd()
+    span = chosen.span
+
+    def failure(message: str, hint: str | None = None) -> list[types.Diagnostic]:
+        if span is None:
+            where = types.Range(start=types.Position(line=0, character=0), end=to_position(source, 1, 10**9, encoding))
+            hint = hint or "the model comes from the editor's settings (vg.model, vg.data); a `# vg: model=...` " \
+                           "line in this file overrides them"
+        else:
+            where = to_range(source, span, encoding)
+        return [types.Diagnostic(
+            range=where, message=f"cannot check against the model: {message}" + (f"\nhint: {hint}" if hint else ""),
+            severity=types.DiagnosticSeverity.Error, source="vgc",
+        )]
+
+    split = _split_model(chosen.model or "")
+    if split is None:
+        return failure(f"the model must be written FILE.py:FUNCTION, got '{chosen.model}'")
+    names = list(result.guides)
+    if chosen.guide is None and len(names) > 1:
+        return failure(f"this file defines guides {', '.join(names)}",
+                       "name the one to check: `guide=NAME` in the `# vg:` line")
+    if chosen.guide is not None and chosen.guide not in names:
+        return failure(f"this file has no guide '{chosen.guide}' (it defines {', '.join(names)})")
+    model_path, func = _resolve(split[0], folder), split[1]
+    data_path = _resolve(chosen.data, folder) if chosen.data else None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            from . import modelcheck as MC
+
+            try:
+                fn, data, traced = models.load(model_path, func, data_path)
+                found = MC.check(result, fn, (), data, name=chosen.guide, file=path, traced=traced)
+            except MC.ModelError as e:
+                return failure(str(e))
+    except BaseException as e:  # never let the user's code (or a bug here) stop the server
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        log.exception("vgc lsp: the model check failed")
+        return failure(f"{type(e).__name__}: {e}")
+    return [lsp_diagnostic(d, source, encoding) for d in found]
 
 
 # ---------------------------------------------------------------- registry documentation
@@ -557,9 +770,28 @@ def site_shape_text(site: ir.Site, plates: tuple[ir.PlateIR, ...]) -> str:
     return text
 
 
+def support_text(site: ir.Site) -> str | None:
+    """``support: `positive``` — where a site's values lie (``vgc.supports``), with what qualifies it: each
+    entry of a vector, a bound known only when the guide runs, an enclosing set ("at most")."""
+    support = site.support
+    if support is None:
+        return None
+    notes = []
+    if support.kind == "interval" and site.event_shape:
+        notes.append("each entry")
+    if support.kind == "interval" and any(isinstance(b, str) for b in (support.lo, support.hi)):
+        notes.append("a bound known only when the guide runs")
+    if not support.exact and "(at most)" in str(support):
+        notes.append("an enclosing set: vgc derives no exact image for this map")
+    return f"support: `{support}`" + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def _site_line(g: ir.GuideIR, name: str, plates: tuple[ir.PlateIR, ...]) -> str:
     site = next((s for s in ir.sites(g) if s.name == name), None)
-    return "" if site is None else f"\n\nSite `{name}`: {site_shape_text(site, plates)}."
+    if site is None:
+        return ""
+    support = support_text(site)
+    return f"\n\nSite `{name}`: {site_shape_text(site, plates)}." + (f"\n\n{support}" if support else "")
 
 
 def plate_markdown(g: ir.GuideIR | None, plate: N.Plate) -> str:
@@ -949,12 +1181,30 @@ def build_server():
     def path_of(document) -> str:
         return document.path or "<string>"
 
+    settings: dict[str, str | None] = {}  # the client's: model, data
+
     def publish(uri: str) -> None:
         document = server.workspace.get_text_document(uri)
-        diags = diagnostics(document.source, path_of(document), encoding())
+        diags = diagnostics(document.source, path_of(document), encoding(), settings)
         server.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=document.version)
         )
+
+    @server.feature(types.INITIALIZE)
+    @guarded()
+    def on_initialize(params: types.InitializeParams) -> None:
+        settings.update(client_settings(params.initialization_options) or {})
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    @guarded()
+    def on_configuration(params: types.DidChangeConfigurationParams) -> None:
+        new = client_settings(params.settings)
+        if new is None or new == settings:
+            return
+        settings.clear()
+        settings.update(new)
+        for uri in list(server.workspace.text_documents):
+            publish(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @guarded()

@@ -9,8 +9,9 @@ const { test, beforeEach } = require("node:test");
 
 const state = {};
 
-function reset(settings = {}) {
+function reset(settings = {}, vg = {}) {
   state.settings = { command: ["vgc", "lsp"], enabled: true, ...settings };
+  state.vg = { ...vg };
   state.clients = [];
   state.errors = [];
   state.configListeners = [];
@@ -36,8 +37,9 @@ class FakeClient {
 const fakeVscode = {
   workspace: {
     getConfiguration: (section) => {
-      assert.equal(section, "vg.server");
-      return { get: (key, fallback) => (key in state.settings ? state.settings[key] : fallback) };
+      assert.ok(section === "vg.server" || section === "vg", section);
+      const values = section === "vg" ? state.vg : state.settings;
+      return { get: (key, fallback) => (key in values ? values[key] : fallback) };
     },
     onDidChangeConfiguration: (listener) => {
       state.configListeners.push(listener);
@@ -79,6 +81,23 @@ test("activate starts `vgc lsp` over stdio for vg documents; deactivate stops it
   await extension.deactivate();
   assert.ok(client.stopped);
   assert.deepEqual(state.errors, []);
+});
+
+test("vg.model and vg.data go to the server as initializationOptions; the vg section is synchronized", async () => {
+  await extension.activate(context());
+  let options = state.clients[0].clientOptions;
+  assert.deepEqual(options.initializationOptions, { model: null, data: null });
+  assert.deepEqual(options.synchronize, { configurationSection: "vg" });
+  await extension.deactivate();
+
+  reset({}, { model: "models.py:eight_schools", data: "data.json" });
+  await extension.activate(context());
+  options = state.clients[0].clientOptions;
+  assert.deepEqual(options.initializationOptions, { model: "models.py:eight_schools", data: "data.json" });
+  // changing them does not restart the server: the client sends workspace/didChangeConfiguration
+  await state.configListeners[0]({ affectsConfiguration: (s) => s === "vg" || s === "vg.model" });
+  assert.equal(state.clients.length, 1);
+  await extension.deactivate();
 });
 
 test("vg.server.command picks the program and its arguments", async () => {
