@@ -296,6 +296,15 @@ def _item_exprs(item) -> list:
     return []
 
 
+def names_read(g: C.GuideIR) -> set[str]:
+    """Every name the guide's statements read (its arguments among them)."""
+    read: set[str] = set()
+    for it in g.walk():
+        for e in _item_exprs(it):
+            read |= N.names(e)
+    return read
+
+
 class GuideGen:
     """Emits one guide function."""
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from . import compiler
 from .diagnostics import render
 from .fmt import format_source
-from .modelcheck import ModelError, ModelSite, Traced, check, from_trace
+from .modelcheck import ModelError, ModelSite, Traced, _one_line, check, from_trace
 
 __all__ = ["ModelError", "write_guide"]
 
@@ -89,10 +89,11 @@ def _medians(model: Callable, args: tuple, kwargs: dict) -> tuple[Traced, dict]:
         with handlers.trace() as tr:
             at_median = init_to_median(num_samples=MEDIAN_SAMPLES)
             handlers.substitute(handlers.seed(model, rng_seed=0), substitute_fn=at_median)(*args, **kwargs)
-    except Exception as e:  # the user's model
-        from .modelcheck import _one_line
-
-        raise ModelError(f"the model raised {_one_line(e, getattr(model.__code__, 'co_filename', None))}") from None
+    except BaseException as e:  # the user's model: whatever it raises is one line (as in modelcheck.trace_model)
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        where = getattr(getattr(model, "__code__", None), "co_filename", None)
+        raise ModelError(f"the model raised {_one_line(e, where)}") from None
     return from_trace(tr), tr
 
 

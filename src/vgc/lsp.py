@@ -333,13 +333,7 @@ class ModelCache:
 
         fn = MC.load_model(f"{model_path}:{func}")
         data = MC.load_data(data_path) if data_path else {}
-        try:
-            traced = MC.trace(fn, (), data)
-        except BaseException as e:  # the user's model, whatever it raises (SystemExit included)
-            if isinstance(e, KeyboardInterrupt):
-                raise
-            raise MC.ModelError(f"the model raised {MC._one_line(e, model_path)}") from None
-        return fn, data, traced
+        return fn, data, MC.trace_model(fn, (), data)
 
 
 MODELS = ModelCache()  # the server's (one per process)

@@ -182,6 +182,18 @@ def trace(fn: Callable, args: tuple, kwargs: dict, seed: int = 0) -> Traced:
     return from_trace(tr)
 
 
+def trace_model(model: Callable, args: tuple = (), kwargs: dict | None = None) -> Traced:
+    """:func:`trace` of the user's model: whatever it raises (``SystemExit`` included) is a :class:`ModelError`
+    saying what and where, in one line."""
+    try:
+        return trace(model, args, dict(kwargs or {}))
+    except BaseException as e:
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        where = getattr(getattr(model, "__code__", None), "co_filename", None)
+        raise ModelError(f"the model raised {_one_line(e, where)}") from None
+
+
 def from_trace(tr: dict) -> Traced:
     """The sites and plates of a NumPyro trace."""
     out: dict[str, ModelSite] = {}
@@ -496,11 +508,7 @@ def check(result: compiler.Result, model: Callable, args: tuple = (), kwargs: di
 
     kwargs = dict(kwargs or {})
     if traced is None:
-        try:
-            traced = trace(model, args, kwargs)
-        except Exception as e:  # the user's model
-            where = getattr(getattr(model, "__code__", None), "co_filename", None)
-            raise ModelError(f"the model raised {_one_line(e, where)}") from None
+        traced = trace_model(model, args, kwargs)
     reporter = D.Reporter(file)
     names = list(result.guides)
     chosen = name if name is not None else names[0] if len(names) == 1 else None
@@ -508,6 +516,14 @@ def check(result: compiler.Result, model: Callable, args: tuple = (), kwargs: di
         raise ModelError(f"the source defines guides {', '.join(names)}: name the one to check")
     ir = result.irs[names.index(chosen)]
     fn = _execute(result.code, "<vgc:" + file.replace("\0", "\\0") + ">")[function_name(result.guides, chosen)]
+    problem = _argument_problem(ir, fn, model, args, kwargs)
+    if problem:
+        reporter.report(
+            D.GUIDE_FAILED, ir.head, f"guide '{chosen}' cannot be called as the model is: {problem}",
+            f"the guide is called with the model's arguments ({', '.join(_arg_names(model)) or 'none'}): take "
+            "those, and read only what the model's call passes",
+        )
+        return reporter.sorted()
     try:
         ran = trace(fn, args, kwargs, seed=1)
     except Exception as e:
@@ -520,6 +536,28 @@ def check(result: compiler.Result, model: Callable, args: tuple = (), kwargs: di
         return reporter.sorted()
     Comparison(ir, traced, reporter).run(ran)
     return reporter.sorted()
+
+
+def _argument_problem(ir: GuideIR, fn: Callable, model: Callable, args: tuple, kwargs: dict) -> str | None:
+    """Why the guide cannot take the model's call: an argument it does not take, or one it reads that the
+    call leaves out (every guide argument defaults to None, so that would fail deep inside jax)."""
+    import inspect
+
+    from .codegen import names_read
+
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as e:
+        return str(e)
+    if ir.args is None:
+        return None
+    passed = set(bound.arguments)
+    missing = [a for a in ir.args if a not in passed and a in names_read(ir)]
+    if missing:
+        given = ", ".join(_arg_names(model)[: len(args)] + list(kwargs)) or "no argument"
+        return (f"it reads argument{'s' * (len(missing) > 1)} {', '.join(repr(a) for a in missing)}, which the "
+                f"model's call does not pass (it passes {given})")
+    return None
 
 
 def _arg_names(model: Callable) -> list[str]:
