@@ -27,8 +27,6 @@ from vgc.init import write_guide
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import model_cases as M
 
-MODELS = Path(__file__).resolve().parent / "model_cases.py"
-
 
 def test_init_eight_schools_text(capsys, tmp_path, monkeypatch):
     text = write_guide(M.eight_schools, (), M.EIGHT_SCHOOLS_DATA)
@@ -45,7 +43,9 @@ def test_init_eight_schools_text(capsys, tmp_path, monkeypatch):
     assert abs(float(inits["mu_loc"])) < 3 * 1.2533 * 5 / np.sqrt(101)
     assert abs(float(inits["tau_loc"]) - np.log(5.0)) < 3 * np.pi / (2 * np.sqrt(101))
     # the command line writes the same text, atomically with -o
-    (tmp_path / "models.py").write_text(MODELS.read_text(encoding="utf-8"), encoding="utf-8")
+    from test_modelcheck import MODELS_PY
+
+    (tmp_path / "models.py").write_text(MODELS_PY, encoding="utf-8")
     (tmp_path / "data.json").write_text(json.dumps({"J": 8, "sigma": M.SIGMA.tolist(), "y": M.Y.tolist()}))
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()

@@ -7,6 +7,7 @@ Beta, Dirichlet and interval latents (tests/model_cases.py).
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -21,21 +22,10 @@ from vgc.diagnostics import render
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import model_cases as M
 
-MODELS = Path(__file__).resolve().parent / "model_cases.py"
+# The user's own file, as `vgc check --model models.py:eight_schools` imports it (NumPyro's README model).
+MODELS_PY = "import numpyro\nimport numpyro.distributions as dist\n\n\n" + inspect.getsource(M.eight_schools)
 
-EIGHT = """\
-guide eight_schools(J, sigma, y) {
-  param mu_loc = 0.0; param mu_scale = 1.0 : positive
-  mu ~ Normal(mu_loc, mu_scale)
-  param v_loc = 0.0; param v_scale = 0.5 : positive
-  v ~ Normal(v_loc, v_scale)
-  tau = exp(v)
-  plate J(J) {
-    param th_loc = 0.0; param th_scale = 1.0 : positive
-    theta ~ Normal(th_loc, th_scale)
-  }
-}
-"""
+EIGHT = M.EIGHT_SCHOOLS_VG  # NumPyro's eight schools, theta local to plate J
 
 MIXED = """\
 guide mixed(counts, y) {
@@ -205,7 +195,7 @@ def test_a_model_that_raises_is_a_model_error():
 def files(tmp_path):
     (tmp_path / "guide.vg").write_text(variant(EIGHT, "tau = exp(v)", "taux = exp(v)"), encoding="utf-8")
     (tmp_path / "good.vg").write_text(EIGHT, encoding="utf-8")
-    (tmp_path / "models.py").write_text(MODELS.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "models.py").write_text(MODELS_PY, encoding="utf-8")
     data = {"J": 8, "sigma": M.SIGMA.tolist(), "y": M.Y.tolist()}
     (tmp_path / "data.json").write_text(json.dumps(data), encoding="utf-8")
     np.savez(tmp_path / "data.npz", J=np.array(8), sigma=M.SIGMA, y=M.Y)
