@@ -293,7 +293,7 @@ def fix_hint(name: str, dist_text: str | None, model: SP.Support) -> str:
     if n == "unit_interval":
         return f"map a real draw onto (0, 1): `{v}{name} = sigmoid(v)` (or a Beta draw)"
     if model.kind == "interval" and model.known:
-        lo, hi = SP._text(model.lo), SP._text(model.hi)
+        lo, hi = SP.bound_text(model.lo), SP.bound_text(model.hi)
         if model.hi == SP.INF:
             return f"map a real draw above {lo}: `{v}{name} = {lo} + exp(v)`"
         if model.lo == -SP.INF:

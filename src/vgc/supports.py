@@ -88,10 +88,10 @@ class Support(Record):
         if lo == -math.pi and hi == math.pi:
             return "circular"
         if hi == INF:
-            return f"greater_than({_text(lo)})"
+            return f"greater_than({bound_text(lo)})"
         if lo == -INF:
-            return f"less_than({_text(hi)})"
-        return f"interval({_text(lo)}, {_text(hi)})"
+            return f"less_than({bound_text(hi)})"
+        return f"interval({bound_text(lo)}, {bound_text(hi)})"
 
     def __str__(self) -> str:
         name = self.name()
@@ -106,11 +106,14 @@ def _is_num(b: Bound) -> bool:
     return isinstance(b, float | int) and not isinstance(b, bool)
 
 
-def _text(b: Bound) -> str:
+def bound_text(b: Bound) -> str:
+    """A bound as shown in a support's name: ``2``, ``0.5``, ``a``, ``?`` (not derived)."""
     if b is None:
         return "?"
     if isinstance(b, str):
         return b
+    if math.isinf(b):
+        return "inf" if b > 0 else "-inf"
     if b == int(b) and abs(b) < 1e15:
         return str(int(b))
     return f"{b:.6g}"
@@ -442,7 +445,7 @@ def _add(a: Bound, b: Bound) -> Bound:
         return a
     if b in (INF, -INF):
         return b
-    return f"{_text(a)} + {_text(b)}"
+    return f"{bound_text(a)} + {bound_text(b)}"
 
 
 def _shift(b: Bound, c: float | None, text: str) -> Bound:
@@ -453,7 +456,7 @@ def _shift(b: Bound, c: float | None, text: str) -> Bound:
         return _add(b, c)
     if b == 0:
         return text
-    return f"{text} + {_text(b)}" if not (isinstance(b, float) and b < 0) else f"{text} - {_text(-b)}"
+    return f"{text} + {bound_text(b)}" if not (isinstance(b, float) and b < 0) else f"{text} - {bound_text(-b)}"
 
 
 def _scale(b: Bound, c: float | None, text: str, div: bool = False) -> Bound:
@@ -467,8 +470,8 @@ def _scale(b: Bound, c: float | None, text: str, div: bool = False) -> Bound:
     if c is not None and _is_num(b):
         return b * c
     if div:
-        return f"{_text(b)} / {text}"
-    return f"{text} * {_text(b)}" if b != 1 else text
+        return f"{bound_text(b)} / {text}"
+    return f"{text} * {bound_text(b)}" if b != 1 else text
 
 
 def _union(parts: list[Support]) -> Support:
