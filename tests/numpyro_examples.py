@@ -189,8 +189,9 @@ def proportion_test(design_matrix: jnp.ndarray, outcome: jnp.ndarray = None) -> 
         numpyro.sample("obs", dist.Bernoulli(logits=logits), obs=outcome)
 
 
-PROPORTION = {"design_matrix": np.eye(3)[np.random.default_rng(2).integers(0, 3, size=50)],
-              "outcome": (np.random.default_rng(3).random(50) < 0.4).astype(float)}
+# jax arrays, as the example's own data: `design_matrix.dot(beta)` of a NumPy array cannot take a traced beta
+PROPORTION = {"design_matrix": jnp.asarray(np.eye(3)[np.random.default_rng(2).integers(0, 3, size=50)]),
+              "outcome": jnp.asarray((np.random.default_rng(3).random(50) < 0.4).astype(float))}
 
 # name -> (model, keyword arguments)
 MODELS = {

@@ -57,7 +57,7 @@ def test_init_guide_trains(name):
     model, data = E.MODELS[name]
     guide = vgc.guide(write_guide(model, (), data))
     svi = SVI(model, guide, numpyro.optim.Adam(0.02), Trace_ELBO())
-    losses = np.asarray(svi.run(jax.random.PRNGKey(0), 600, progress_bar=False, **data).losses)
+    losses = np.asarray(svi.run(jax.random.PRNGKey(0), 400, progress_bar=False, **data).losses)
     assert np.all(np.isfinite(losses))
     first, last = np.mean(losses[:100]), np.mean(losses[-100:])
     print(f"{name}: mean loss of the first 100 steps {first:.2f}, of the last 100 {last:.2f}")
