@@ -147,7 +147,7 @@ def cmd_init(args) -> int:
 
     model, data = _model_inputs(args)
     try:
-        text = write_guide(model, (), data, name=args.name)
+        text = write_guide(model, (), data, name=args.name, source=args.model)
     except ModelError as e:
         raise _Usage(str(e)) from None
     if args.output:

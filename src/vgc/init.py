@@ -76,15 +76,6 @@ def _init(draws, per_element: bool) -> str:
     return "[" + ", ".join(_vector(row) for row in med) + "]"
 
 
-class _Writer:
-    def __init__(self):
-        self.lines: list[str] = []
-        self.depth = 1
-
-    def line(self, text: str = "") -> None:
-        self.lines.append(("  " * self.depth + text) if text else "")
-
-
 def _medians(model: Callable, args: tuple, kwargs: dict) -> tuple[Traced, dict, dict]:
     """The model's sites with every latent at its prior median given its parents' medians (the median of
     its draws in the unconstrained space, mapped back), and those draws, by site."""
@@ -149,113 +140,22 @@ def _bounds(site: ModelSite, fn) -> tuple[float, float]:
 
 def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, name: str | None = None,
                 source: str = "") -> str:
-    """VG source of a starting guide for ``model`` called with ``args``/``kwargs``; raises :class:`ModelError`
-    when the model fails or has a latent vgc cannot map (discrete, or a support without a VG map)."""
-    import numpy as np
-
+    """VG source of a starting guide for ``model`` called with ``args``/``kwargs`` (``source`` names the model
+    in the header comment); raises :class:`ModelError` when the model fails or has a latent vgc cannot map
+    (discrete, or a support without a VG map)."""
     kwargs = dict(kwargs or {})
     traced, tr, draws = _medians(model, args, kwargs)
-    try:
-        params = [p for p in inspect.signature(model).parameters.values()]
-    except (TypeError, ValueError):
-        params = []
-    plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY, p.KEYWORD_ONLY) for p in params)
-    arg_names = [p.name for p in params] if plain else None
-    bound: dict = {}
-    if arg_names is not None:
-        bound = dict(zip(arg_names, args))
-        bound.update({k: v for k, v in kwargs.items() if k in arg_names})
-    gname = name or (getattr(model, "__name__", "model") + "_guide")
-    taken = set(traced.sites) | set(traced.plates) | set(arg_names or ())
-    w = _Writer()
-    header = f"guide {gname}" + (f"({', '.join(arg_names)})" if arg_names is not None else "") + " {"
-    open_plates: list[str] = []
-    used_dims: list[int] = []
-
-    def fresh(base: str) -> str:
-        n, i = base, 2
-        while n in taken:
-            n, i = f"{base}{i}", i + 1
-        taken.add(n)
-        return n
-
+    w = _GuideWriter(model, args, kwargs, traced, tr, draws)
     for site in traced.sites.values():
-        if site.kind != "latent" or site.auxiliary or site.enumerated:
-            continue
-        if site.discrete:
-            raise ModelError(f"vgc init cannot write a guide for '{site.name}': it is discrete ({site.family}); "
-                             "enumerate it in the model (infer={'enumerate': 'parallel'})")
-        if not site.name.isidentifier():
-            raise ModelError(f"vgc init cannot write a guide for '{site.name}': not a VG name")
-        plates = [p for p, _ in site.plates]
-        k = 0
-        while k < len(open_plates) and k < len(plates) and open_plates[k] == plates[k]:
-            k += 1
-        while len(open_plates) > k:
-            open_plates.pop()
-            used_dims.pop()
-            w.depth -= 1
-            w.line("}")
-        for pname, pdim in site.plates[k:]:
-            mp = traced.plates[pname]
-            auto = -1
-            while auto in used_dims:
-                auto -= 1
-            sub = _size_text(mp.subsample, bound) if arg_names is not None else str(mp.subsample)
-            opts = "" if mp.subsample == mp.size else f", subsample={sub}"
-            opts += "" if pdim == auto else f", dim={pdim}"
-            size = _size_text(mp.size, bound) if arg_names is not None else str(mp.size)
-            w.line(f"plate {pname}({size}{opts}) {{")
-            w.depth += 1
-            open_plates.append(pname)
-            used_dims.append(pdim)
-        fn = tr[site.name]["fn"]
-        plate_rank = max((-d for _, d in site.plates), default=0)
-        extra = len(site.batch_shape) - plate_rank
-        if extra > 0 and (site.plates or site.event_shape):
-            raise ModelError(f"vgc init cannot write a guide for '{site.name}': batch dimensions {site.batch_shape} "
-                             "beyond its plates")
-        batch = extra > 0  # a vector of batch dims outside any plate: a `: batch` draw
-        elem = tuple(site.batch_shape) + tuple(site.event_shape) if batch else tuple(site.event_shape)
-        value = np.asarray(tr[site.name]["value"], dtype=float)
-        support = site.support.name() if site.support is not None else "unknown"
-        where = f" in {', '.join(plates)}" if plates else ""
-        w.line(f"# {site.name}: {site.family}, support {support}, shape {tuple(value.shape)}{where}")
-        self_loc, self_scale = fresh(f"{site.name}_loc"), fresh(f"{site.name}_scale")
-        shape = f"[{', '.join(str(d) for d in elem)}]" if elem else ""
-        suffix = " : batch" if batch else ""
-        kind = site.support.kind if site.support is not None else None
-        if kind == "simplex":
-            conc = fresh(f"{site.name}_conc")
-            probs = np.median(value.reshape((-1, value.shape[-1])), axis=0)
-            probs = np.clip(probs / probs.sum(), 1e-3, None)
-            w.line(f"param {conc}[{value.shape[-1]}] = {_vector(DIRICHLET_TOTAL * probs / probs.sum())} : positive")
-            w.line(f"{site.name} ~ Dirichlet({conc})")
-            taken.discard(self_loc)
-            taken.discard(self_scale)
-            continue
-        if site.support is None or kind not in ("interval", "ordered_vector", "lower_cholesky", "corr_cholesky"):
-            raise ModelError(f"vgc init cannot write a guide for '{site.name}': support {support} has no VG map yet")
-        unconstrained = draws[site.name]  # (draws, *batch, *unconstrained event)
-        if kind != "interval":  # the unconstrained vector is shorter than the value
-            raw_shape = unconstrained.shape[1 + len(site.batch_shape):]
-            shape = f"[{', '.join(str(d) for d in raw_shape)}]"
-        init = _init(unconstrained, per_element=bool(site.plates))
-        w.line(f"param {self_loc}{shape} = {init}")
-        w.line(f"param {self_scale}{shape} = {_num(INIT_SCALE)} : positive")
-        if kind == "interval" and site.support.name() == "real":
-            w.line(f"{site.name} ~ Normal({self_loc}, {self_scale}){suffix}")
-            continue
-        raw = fresh(f"{site.name}_raw")
-        w.line(f"{raw} ~ Normal({self_loc}, {self_scale}){suffix}")
-        w.line(f"{site.name} = {_map(site, fn, raw)}")
-    while open_plates:
-        open_plates.pop()
-        w.depth -= 1
-        w.line("}")
+        if site.kind == "latent" and not site.auxiliary and not site.enumerated:
+            w.enter(site)
+            w.latent(site)
+    w.enter(None)
     doc = ("# A starting guide written by `vgc init`" + (f" for {source}" if source else "") + ": every latent of the "
            "model gets a learnable draw\n# mapped onto its support (AutoNormal's family). Give it structure, then "
            "check it with `vgc check --model`.\n")
+    gname = name or (getattr(model, "__name__", "model") + "_guide")
+    header = f"guide {gname}" + (f"({', '.join(w.arg_names)})" if w.arg_names is not None else "") + " {"
     text = doc + header + "\n" + "\n".join(w.lines) + "\n}\n"
     formatted = format_source(text, "keep", "<init>")
     if formatted.text is None:
@@ -268,6 +168,105 @@ def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, n
         raise ModelError("vgc init wrote a guide that does not pass its own check (a bug in vgc):\n"
                          + render(found, text))
     return text
+
+
+class _GuideWriter:
+    """The body of the guide, site by site: the plates it opens and closes, and each latent's lines."""
+
+    def __init__(self, model: Callable, args: tuple, kwargs: dict, traced: Traced, tr: dict, draws: dict):
+        self.traced, self.tr, self.draws = traced, tr, draws
+        try:
+            params = list(inspect.signature(model).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY, p.KEYWORD_ONLY) for p in params)
+        # The guide takes the model's arguments (None: the model takes *args/**kwargs, so the guide does too).
+        self.arg_names = [p.name for p in params] if plain else None
+        self.given: dict = {}  # the arguments of this call, which plate sizes may name
+        if self.arg_names is not None:
+            self.given = dict(zip(self.arg_names, args))
+            self.given.update({k: v for k, v in kwargs.items() if k in self.arg_names})
+        self.taken = set(traced.sites) | set(traced.plates) | set(self.arg_names or ())
+        self.lines: list[str] = []
+        self.open: list[tuple[str, int]] = []  # (name, dim) of the open plates, outermost first
+
+    def line(self, text: str) -> None:
+        self.lines.append("  " * (len(self.open) + 1) + text)
+
+    def fresh(self, base: str) -> str:
+        n, i = base, 2
+        while n in self.taken:
+            n, i = f"{base}{i}", i + 1
+        self.taken.add(n)
+        return n
+
+    def size(self, n: int) -> str:
+        return _size_text(n, self.given) if self.arg_names is not None else str(n)
+
+    def enter(self, site: ModelSite | None) -> None:
+        """Close the open plates the site is not in, open those it is in (None: close them all)."""
+        want = list(site.plates) if site is not None else []
+        k = 0
+        while k < len(self.open) and k < len(want) and self.open[k][0] == want[k][0]:
+            k += 1
+        while len(self.open) > k:
+            self.open.pop()
+            self.line("}")
+        for pname, pdim in want[k:]:
+            mp = self.traced.plates[pname]
+            auto = -1  # the dim VG would allocate: the rightmost free one, as NumPyro does
+            while auto in [d for _, d in self.open]:
+                auto -= 1
+            opts = "" if mp.subsample == mp.size else f", subsample={self.size(mp.subsample)}"
+            opts += "" if pdim == auto else f", dim={pdim}"
+            self.line(f"plate {pname}({self.size(mp.size)}{opts}) {{")
+            self.open.append((pname, pdim))
+
+    def latent(self, site: ModelSite) -> None:
+        """A learnable draw for one latent, mapped onto its support."""
+        import numpy as np
+
+        if site.discrete:
+            raise ModelError(f"vgc init cannot write a guide for '{site.name}': it is discrete ({site.family}); "
+                             "enumerate it in the model (infer={'enumerate': 'parallel'})")
+        if not site.name.isidentifier():
+            raise ModelError(f"vgc init cannot write a guide for '{site.name}': not a VG name")
+        fn = self.tr[site.name]["fn"]
+        plate_rank = max((-d for _, d in site.plates), default=0)
+        extra = len(site.batch_shape) - plate_rank
+        if extra > 0 and (site.plates or site.event_shape):
+            raise ModelError(f"vgc init cannot write a guide for '{site.name}': batch dimensions {site.batch_shape} "
+                             "beyond its plates")
+        batch = extra > 0  # batch dimensions outside any plate (NumPyro's funnel): a `: batch` draw
+        elem = tuple(site.batch_shape) + tuple(site.event_shape) if batch else tuple(site.event_shape)
+        value = np.asarray(self.tr[site.name]["value"], dtype=float)
+        support = site.support.name() if site.support is not None else "unknown"
+        where = f" in {', '.join(p for p, _ in site.plates)}" if site.plates else ""
+        self.line(f"# {site.name}: {site.family}, support {support}, shape {tuple(value.shape)}{where}")
+        kind = site.support.kind if site.support is not None else None
+        if kind == "simplex":
+            conc = self.fresh(f"{site.name}_conc")
+            probs = np.median(value.reshape((-1, value.shape[-1])), axis=0)
+            probs = np.clip(probs / probs.sum(), 1e-3, None)
+            self.line(f"param {conc}[{value.shape[-1]}] = {_vector(DIRICHLET_TOTAL * probs / probs.sum())} : positive")
+            self.line(f"{site.name} ~ Dirichlet({conc})")
+            return
+        if kind not in ("interval", "ordered_vector", "lower_cholesky", "corr_cholesky"):
+            raise ModelError(f"vgc init cannot write a guide for '{site.name}': support {support} has no VG map yet")
+        unconstrained = self.draws[site.name]  # (draws, *batch, *unconstrained event)
+        if kind != "interval":  # the unconstrained vector is shorter than the value
+            elem = unconstrained.shape[1 + len(site.batch_shape):]
+        shape = f"[{', '.join(str(d) for d in elem)}]" if elem else ""
+        loc, scale = self.fresh(f"{site.name}_loc"), self.fresh(f"{site.name}_scale")
+        self.line(f"param {loc}{shape} = {_init(unconstrained, per_element=bool(site.plates))}")
+        self.line(f"param {scale}{shape} = {_num(INIT_SCALE)} : positive")
+        suffix = " : batch" if batch else ""
+        if kind == "interval" and site.support.name() == "real":
+            self.line(f"{site.name} ~ Normal({loc}, {scale}){suffix}")
+            return
+        raw = self.fresh(f"{site.name}_raw")
+        self.line(f"{raw} ~ Normal({loc}, {scale}){suffix}")
+        self.line(f"{site.name} = {_map(site, fn, raw)}")
 
 
 def _map(site: ModelSite, fn, raw: str) -> str:
