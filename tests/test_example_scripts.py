@@ -47,3 +47,13 @@ def test_example_script_runs(script: Path):
     printed = {line.split("=")[0].strip() for line in proc.stdout.splitlines() if "=" in line}
     for name in names:
         assert name in printed, f"{script.name} did not print {name!r}:\n{proc.stdout}"
+
+
+def test_eight_schools_guide_passes_the_check_against_its_model(capsys):
+    """The README's command: the example guide against the example script's model and data."""
+    from vgc import cli
+
+    vg, model, data = (str(EXAMPLES / n) for n in ("eight_schools.vg", "eight_schools.py", "eight_schools.json"))
+    capsys.readouterr()
+    assert cli.main(["check", vg, "--model", f"{model}:eight_schools", "--data", data]) == 0
+    assert capsys.readouterr().out.endswith("eight_schools.vg: 0 errors, 0 warnings\n")

@@ -51,7 +51,7 @@ def test_init_eight_schools_text(capsys, tmp_path, monkeypatch):
     capsys.readouterr()
     assert cli.main(["init", "--model", "models.py:eight_schools", "--data", "data.json"]) == 0
     text = write_guide(M.eight_schools, (), M.EIGHT_SCHOOLS_DATA, source="models.py:eight_schools")
-    assert text.startswith("# A starting guide written by `vgc init` for models.py:eight_schools: ")
+    assert text.startswith("# A starting guide for models.py:eight_schools, written by `vgc init`: every latent\n")
     assert capsys.readouterr().out == text
     assert cli.main(["init", "--model", "models.py:eight_schools", "--data", "data.json", "-o", "g.vg"]) == 0
     assert (tmp_path / "g.vg").read_text(encoding="utf-8") == text

@@ -151,9 +151,9 @@ def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, n
             w.enter(site)
             w.latent(site)
     w.enter(None)
-    doc = ("# A starting guide written by `vgc init`" + (f" for {source}" if source else "") + ": every latent of the "
-           "model gets a learnable draw\n# mapped onto its support (AutoNormal's family). Give it structure, then "
-           "check it with `vgc check --model`.\n")
+    doc = ("# A starting guide" + (f" for {source}" if source else "") + ", written by `vgc init`: every latent\n"
+           "# of the model gets a learnable draw mapped onto its support (AutoNormal's family).\n"
+           "# Give it structure, then check it with `vgc check --model`.\n")
     gname = name or (getattr(model, "__name__", "model") + "_guide")
     header = f"guide {gname}" + (f"({', '.join(w.arg_names)})" if w.arg_names is not None else "") + " {"
     text = doc + header + "\n" + "\n".join(w.lines) + "\n}\n"
