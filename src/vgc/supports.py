@@ -251,8 +251,12 @@ def mixture_problem(components: list[tuple[str, Support]], same_family: bool) ->
             return (f"{family}'s support ({R.DISTRIBUTIONS[family].support}) depends on its arguments, and "
                     "NumPyro's same-family mixture needs one that does not")
         return None
+    unknown = [f for f, s in components if not s.known]
+    if unknown:
+        return (f"{unknown[0]}'s support ({R.DISTRIBUTIONS[unknown[0]].support}) depends on arguments that are not "
+                "constant, so vgc cannot check that the components share one support")
     names = {s.name() for _, s in components}
-    if len(names) > 1 or any(not s.known for _, s in components):
+    if len(names) > 1:
         listed = ", ".join(f"{f} → {s.name()}" for f, s in components)
         return f"the components have different supports ({listed}); a mixture's draws must all lie in one support"
     return None
