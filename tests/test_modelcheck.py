@@ -255,6 +255,15 @@ def test_cli_bad_model_or_data_is_exit_2_without_traceback(files, capsys, monkey
     assert err.startswith(message) and "Traceback" not in err
 
 
+def test_cli_bad_model_is_exit_2_even_when_the_guide_has_errors(files, capsys, monkeypatch):
+    monkeypatch.chdir(files)
+    (files / "broken.vg").write_text("x ~ Normal(m, 1)\n", encoding="utf-8")  # VG201: m is undefined
+    status, out, err = run(capsys, "check", "broken.vg", "--model", "nofile.py:f")
+    assert (status, out, err) == (2, "", "vgc: error: cannot read nofile.py: no such file\n")
+    status, out, _ = run(capsys, "check", "broken.vg", "--model", "models.py:eight_schools", "--data", "data.json")
+    assert status == 1 and "error[VG201]" in out and "VG8" not in out  # the guide's own errors first
+
+
 def test_cli_check_without_model_does_not_import_jax(files):
     import subprocess
 

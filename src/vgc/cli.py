@@ -102,12 +102,14 @@ def cmd_compile(args) -> int:
 
 def cmd_check(args) -> int:
     source, diags = read(args.file)
+    # A bad --model or --data is exit 2 whatever the guide holds: load them before looking at it.
+    inputs = _model_inputs(args) if getattr(args, "model", None) is not None else None
     if source is not None:
-        model = getattr(args, "model", None)
-        result = compiler.run(source, args.file, generate=model is not None)
+        result = compiler.run(source, args.file, generate=inputs is not None)
         diags = result.diagnostics
-        if model is not None and result.ok:
-            diags = sorted(diags + _model_diagnostics(result, args), key=lambda d: (d.span.line, d.span.column))
+        if inputs is not None and result.ok:
+            found = _model_diagnostics(result, args, *inputs)
+            diags = sorted(diags + found, key=lambda d: (d.span.line, d.span.column))
     if args.format == "json":
         sys.stdout.write(D.to_json(diags) + "\n")
     else:
@@ -132,10 +134,9 @@ def _model_inputs(args):
     return model, data
 
 
-def _model_diagnostics(result, args) -> list[D.Diagnostic]:
+def _model_diagnostics(result, args, model, data: dict) -> list[D.Diagnostic]:
     from .modelcheck import ModelError, check
 
-    model, data = _model_inputs(args)
     try:
         return check(result, model, (), data, name=args.guide, file=args.file)
     except ModelError as e:
