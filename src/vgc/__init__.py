@@ -17,11 +17,22 @@ def __getattr__(name: str):
         from . import runtime
 
         return getattr(runtime, name)
+    if name in ("fit", "FitResult", "FitError"):
+        from . import fitting
+
+        return getattr(fitting, name)
     if name == "ModelError":
         from .modelcheck import ModelError
 
         return ModelError
     raise AttributeError(f"module 'vgc' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext vgc``: registers the ``%%vg [NAME]`` cell magic (see :mod:`vgc.notebook`)."""
+    from .notebook import load_ipython_extension as load
+
+    load(ipython)
 
 
 def compile(source: str, file: str = "<string>") -> str:
@@ -38,4 +49,7 @@ def check(source: str, file: str = "<string>") -> list[Diagnostic]:
     return run(source, file, generate=False).diagnostics
 
 
-__all__ = ["CompileError", "Diagnostic", "Guide", "ModelError", "__version__", "check", "compile", "guide", "load"]
+__all__ = [
+    "CompileError", "Diagnostic", "FitError", "FitResult", "Guide", "ModelError", "__version__", "check", "compile",
+    "fit", "guide", "load",
+]  # fmt: skip

@@ -1,10 +1,10 @@
-"""Phase 5 (command line): ``vgc compile``, ``check``, ``init``, ``fmt``, ``explain`` and ``lsp``.
+"""Phase 5 (command line): ``vgc compile``, ``check``, ``init``, ``fit``, ``fmt``, ``explain`` and ``lsp``.
 
 Exit status: 0 clean (warnings allowed), 1 when the program has errors (or
 ``fmt --check`` finds a file to reformat), 2 for usage and I/O errors. A user
 mistake never shows a traceback; ``-o`` and ``fmt --write`` write atomically,
-only on success. Nothing here imports jax; ``check --model`` and ``init`` load :mod:`vgc.modelcheck`, which
-does (and runs the user's model).
+only on success. Nothing here imports jax; ``check --model``, ``init`` and ``fit`` load :mod:`vgc.modelcheck`
+(and ``fit`` :mod:`vgc.fitting`), which do (and run the user's model).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _shown(path: str) -> str:
         return f.read().decode("utf-8", "replace").removeprefix("\ufeff")
 
 
-def write_atomic(path: str, text: str) -> None:
+def write_atomic(path: str, text: str | bytes) -> None:
     """Write through a temporary file in the same directory and rename it over ``path``."""
     from pathlib import Path  # not on `vgc check`'s path
 
@@ -65,7 +65,8 @@ def write_atomic(path: str, text: str) -> None:
     except OSError as e:
         raise _Usage(f"cannot write {path}: {e.strerror or e}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        binary = isinstance(text, bytes)
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -158,6 +159,79 @@ def cmd_init(args) -> int:
     return 0
 
 
+def cmd_fit(args) -> int:
+    """``vgc fit``: check the guide against the model, fit it (and the autoguides named), report."""
+    from . import fitting
+
+    compare = [n.strip() for n in (args.compare or "").split(",") if n.strip()]
+    settings = fitting.Settings(args.steps, args.lr, args.decay, args.optimizer, args.particles, args.elbo,
+                                args.seed, args.eval_particles)
+    try:
+        fitting.validate(settings, compare)
+    except fitting.FitError as e:
+        raise _Usage(str(e)) from None
+    if args.plot:
+        from .plot import PlotUnavailable, require
+
+        try:
+            require()
+        except PlotUnavailable as e:
+            raise _Usage(f"--plot: {e}") from None
+    model, data = _model_inputs(args)
+    source, diags = read(args.file)
+    if source is None:
+        _report(diags, _shown(args.file), sys.stderr)
+        return 1
+    result = compiler.run(source, args.file)
+    if result.ok:
+        diags = sorted(result.diagnostics + _model_diagnostics(result, args, model, data),
+                       key=lambda d: (d.span.line, d.span.column))
+    else:
+        diags = result.diagnostics
+    json_mode = args.format == "json"
+    if any(d.is_error for d in diags):
+        if json_mode:
+            sys.stdout.write(D.to_json(diags) + "\n")
+        else:
+            _report(diags, source, sys.stderr)
+        sys.stderr.write(f"vgc: not fitting {args.file}: fix the errors above first\n")
+        return 1
+    if not json_mode:
+        _report(diags, source, sys.stderr)  # the warnings
+    from .runtime import guide as build
+
+    guide = build(source, args.guide, file=args.file)  # the model check has refused an ambiguous or unknown name
+    note = None
+    if args.elbo is None and fitting.default_elbo(guide)[1]:
+        note = ("using TraceGraph_ELBO: the guide learns mixture weights (VG603), and Trace_ELBO has no gradient "
+                "through their categorical draw (--elbo trace to override)")
+        if not json_mode:
+            sys.stderr.write(f"vgc: {note}\n")
+    progress = "none" if json_mode else "bar" if sys.stderr.isatty() else "lines"
+    fitted = fitting.fit_guide(guide, model, (), data, settings, progress)
+    for name in compare:
+        fitted.compare.append(fitting.fit_autoguide(name, model, (), data, settings, progress))
+    if args.out:
+        write_atomic(args.out, fitting.npz_bytes(fitted.params))
+    plots = fitted.plot(args.plot) if args.plot else []
+    if json_mode:
+        out = fitting.summary(fitted, args.model, plots)
+        out["diagnostics"] = [d.to_json() for d in diags]
+        out["elbo_note"] = note
+        import json
+
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(fitting.report(fitted))
+        for path in ([args.out] if args.out else []) + plots:
+            sys.stdout.write(f"wrote {path}\n")
+    if fitted.stopped is not None:
+        if json_mode:
+            sys.stderr.write(f"vgc: {fitted.name}: {fitted.stopped.message}\n")
+        return 1
+    return 0
+
+
 def cmd_fmt(args) -> int:
     from .fmt import format_source
 
@@ -230,6 +304,29 @@ def build_parser():
     i.add_argument("--name", metavar="NAME", help="the guide's name (default: the model's name + _guide)")
     i.add_argument("-o", "--output", metavar="OUT.vg", help="write here (atomically) instead of stdout")
     i.set_defaults(run=cmd_init)
+    t = sub.add_parser("fit", help="fit a guide to a NumPyro model with SVI (and compare it with autoguides)")
+    t.add_argument("file", metavar="GUIDE.vg")
+    t.add_argument("--model", required=True, metavar="FILE.py:FUNCTION", help="the NumPyro model")
+    t.add_argument("--data", metavar="DATA", help="the model's keyword arguments: a .npz or a JSON object")
+    t.add_argument("--guide", metavar="NAME", help="the guide to fit (when the file has several)")
+    t.add_argument("--steps", type=int, default=2000, help="SVI steps (default: %(default)s)")
+    t.add_argument("--lr", type=float, default=0.01, help="the initial step size (default: %(default)s)")
+    t.add_argument("--decay", type=float, default=0.1,
+                   help="the step size falls geometrically to lr * DECAY at the last step; 1 keeps it constant "
+                   "(default: %(default)s)")
+    t.add_argument("--optimizer", choices=("adam", "clipped_adam"), default="adam")
+    t.add_argument("--particles", type=int, default=1, help="ELBO particles per step (default: %(default)s)")
+    t.add_argument("--elbo", choices=("trace", "tracegraph"),
+                   help="the training objective (default: tracegraph for learnable mixture weights, else trace)")
+    t.add_argument("--seed", type=int, default=0, help="the random seed (default: %(default)s)")
+    t.add_argument("--eval-particles", type=int, default=10_000,
+                   help="particles for the final -ELBO estimate (default: %(default)s)")
+    t.add_argument("--out", metavar="PARAMS.npz", help="write the fitted params (constrained) here, atomically")
+    t.add_argument("--plot", metavar="DIR", help="write PNG plots here (needs matplotlib: pip install 'vgc[plot]')")
+    t.add_argument("--compare", metavar="AUTOGUIDES",
+                   help="NumPyro autoguides to fit the same way, comma-separated: AutoNormal,AutoMultivariateNormal")
+    t.add_argument("--format", choices=("text", "json"), default="text")
+    t.set_defaults(run=cmd_fit)
     f = sub.add_parser("fmt", help="format .vg files in the canonical layout")
     f.add_argument("files", nargs="+", metavar="FILE.vg")
     mode = f.add_mutually_exclusive_group()

@@ -56,8 +56,31 @@ class Guide:
 
         return modelcheck.check(self._result, model, args, kwargs, name=self.name, file=self._file)
 
+    def sample(self, params: dict, n: int = 1000, key=None, *args, **kwargs) -> dict:
+        """``n`` draws of the sites this guide gives the model (not its auxiliary draws), at ``params``
+        (constrained values by param name, e.g. ``vgc.fit(...).params``); each has a leading axis ``n``.
+
+        ``args`` and ``kwargs`` are the model's, as SVI passes them to the guide; ``key`` defaults to
+        ``jax.random.PRNGKey(0)``.
+        """
+        import jax
+        from numpyro.infer import Predictive
+
+        from .fitting import model_latents
+
+        key = jax.random.PRNGKey(0) if key is None else key
+        names = model_latents(self)
+        draws = Predictive(self._fn, params=dict(params), num_samples=int(n), return_sites=names)
+        return draws(key, *args, **kwargs)
+
     def __repr__(self) -> str:
         return f"<vgc.Guide {self.name}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the VG source highlighted, and the generated code (see :mod:`vgc.notebook`)."""
+        from .notebook import guide_html
+
+        return guide_html(self)
 
 
 def _restricted_import(name, globals=None, locals=None, fromlist=(), level=0):
