@@ -182,11 +182,28 @@ def trace(fn: Callable, args: tuple, kwargs: dict, seed: int = 0) -> Traced:
     return from_trace(tr)
 
 
+def _improper_value(site: dict):
+    """A value for a site whose distribution cannot be sampled (``ImproperUniform``, an unnormalized target
+    written with ``numpyro.factor``): the support's point at zero in the unconstrained space."""
+    if site["type"] != "sample" or site.get("is_observed") or family(site["fn"]) != "ImproperUniform":
+        return None
+    from numpyro.distributions.transforms import biject_to
+
+    fn = site["fn"]
+    transform = biject_to(fn.support)
+    shape = tuple(site["kwargs"].get("sample_shape") or ()) + tuple(fn.shape())
+    import jax.numpy as jnp
+
+    return transform(jnp.zeros(transform.inverse_shape(shape)))
+
+
 def trace_model(model: Callable, args: tuple = (), kwargs: dict | None = None) -> Traced:
     """:func:`trace` of the user's model: whatever it raises (``SystemExit`` included) is a :class:`ModelError`
-    saying what and where, in one line."""
+    saying what and where, in one line. ``ImproperUniform`` sites get a value in their support."""
+    from numpyro import handlers
+
     try:
-        return trace(model, args, dict(kwargs or {}))
+        return trace(handlers.substitute(model, substitute_fn=_improper_value), args, dict(kwargs or {}))
     except BaseException as e:
         if isinstance(e, KeyboardInterrupt):
             raise
