@@ -203,6 +203,14 @@ def test_api_fit_sample_and_errors():
 # ---------------------------------------------------------------- usage errors (exit 2) and refusals
 
 
+def test_every_allowed_autoguide_exists_in_numpyro():
+    from numpyro.infer import autoguide
+
+    for name in (*fitting.AUTOGUIDES, *fitting.ALIASES):
+        assert issubclass(fitting.autoguide_class(name), autoguide.AutoGuide)
+    assert fitting.autoguide_class("AutoBNAF") is autoguide.AutoBNAFNormal
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -208,12 +208,22 @@ def cmd_fit(args) -> int:
         if not json_mode:
             sys.stderr.write(f"vgc: {note}\n")
     progress = "none" if json_mode else "bar" if sys.stderr.isatty() else "lines"
-    fitted = fitting.fit_guide(guide, model, (), data, settings, progress)
-    for name in compare:
-        fitted.compare.append(fitting.fit_autoguide(name, model, (), data, settings, progress))
+    name = guide.name
+    try:
+        fitted = fitting.fit_guide(guide, model, (), data, settings, progress)
+        for name in compare:
+            fitted.compare.append(fitting.fit_autoguide(name, model, (), data, settings, progress))
+    except Exception as e:  # the user's model under SVI: one line, not a traceback
+        from .modelcheck import _one_line
+
+        sys.stderr.write(f"vgc: error: fitting {name} raised {_one_line(e)}\n")
+        return 1
     if args.out:
         write_atomic(args.out, fitting.npz_bytes(fitted.params))
-    plots = fitted.plot(args.plot) if args.plot else []
+    try:
+        plots = fitted.plot(args.plot) if args.plot else []
+    except OSError as e:
+        raise _Usage(f"cannot write the plots into {args.plot}: {e.strerror or e}") from None
     if json_mode:
         out = fitting.summary(fitted, args.model, plots)
         out["diagnostics"] = [d.to_json() for d in diags]

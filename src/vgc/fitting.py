@@ -35,8 +35,9 @@ from .ir import SiteKind, sites
 # fit a point mass, whose "−ELBO" lacks the entropy term and is not comparable.
 AUTOGUIDES = (
     "AutoNormal", "AutoDiagonalNormal", "AutoMultivariateNormal", "AutoLowRankMultivariateNormal",
-    "AutoBNAF", "AutoIAFNormal",
+    "AutoBNAFNormal", "AutoIAFNormal",
 )  # fmt: skip
+ALIASES = {"AutoBNAF": "AutoBNAFNormal"}  # the name the papers (and the issue) use
 POINT_MASSES = ("AutoDelta", "AutoLaplaceApproximation")
 OPTIMIZERS = ("adam", "clipped_adam")
 ELBOS = ("trace", "tracegraph")
@@ -103,7 +104,7 @@ class FitResult:
     @property
     def num_params(self) -> int:
         """How many numbers the guide learns."""
-        return int(sum(np.size(v) for v in self.params.values()))
+        return int(sum(np.size(v) for v in jax.tree.leaves(self.params)))
 
     def sample(self, n: int = 1000, key=None) -> dict[str, np.ndarray]:
         """``n`` draws of the model's latent sites from the fitted guide (leading axis ``n``)."""
@@ -179,6 +180,7 @@ def validate(settings: Settings, compare=()) -> Settings:
 
 def autoguide_class(name: str):
     """The NumPyro autoguide class called ``name``, or :class:`FitError` with the names allowed."""
+    name = ALIASES.get(name, name)
     if name in POINT_MASSES:
         raise FitError(f"{name} fits a point mass: its -ELBO has no entropy term and cannot be compared; "
                        f"use one of {', '.join(AUTOGUIDES)}")
@@ -262,7 +264,7 @@ def _fit(name, guide, model, args, kwargs, settings: Settings, kind: str, progre
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    params = {k: np.asarray(v) for k, v in svi.get_params(state).items()}
+    params = jax.tree.map(np.asarray, svi.get_params(state))  # an autoguide's flow has nested params
     key = jax.random.fold_in(jax.random.PRNGKey(settings.seed), 1)
     estimate = neg_elbo(model, guide, params, args, kwargs, key, settings.eval_particles)
     all_losses = np.concatenate(losses) if losses else np.zeros(0)
@@ -419,6 +421,19 @@ def npz_bytes(params: dict) -> bytes:
     return buf.getvalue()
 
 
+def flat_params(params: dict) -> dict[str, np.ndarray]:
+    """The params by name; a nested param (an autoguide's neural network) as one entry per leaf, named by
+    its path (``auto_arn__0$params[0][1]``)."""
+    out = {}
+    for name, value in params.items():
+        if isinstance(value, (dict, list, tuple)):
+            for path, leaf in jax.tree_util.tree_flatten_with_path(value)[0]:
+                out[name + jax.tree_util.keystr(path)] = np.asarray(leaf)
+        else:
+            out[name] = np.asarray(value)
+    return out
+
+
 def _number(v):
     a = np.asarray(v)
     return float(a) if a.ndim == 0 else a.astype(float).tolist()
@@ -433,7 +448,8 @@ def summary(result: FitResult, model_spec: str | None = None, plots: list[str] |
         e = r.elbo
         return {"guide": r.name, "neg_elbo": {"mean": _finite(e.mean), "se": _finite(e.se), "particles": e.particles},
                 "time_s": round(r.time, 4), "num_params": r.num_params, "steps_run": len(r.losses),
-                "elbo": r.elbo_kind, "stopped": stop, "params": {k: _number(v) for k, v in r.params.items()}}
+                "elbo": r.elbo_kind, "stopped": stop,
+                "params": {k: _number(v) for k, v in flat_params(r.params).items()}}
 
     s = result.settings
     out = {"vgc_fit": 1, "model": model_spec, "steps": s.steps, "lr": s.lr, "decay": s.decay,
@@ -498,7 +514,7 @@ def write_plots(result: FitResult, directory: str, draws: int = 20_000) -> list[
     rows = [result, *result.compare]
     paths = [os.path.join(directory, "loss.png")]
     plot.loss_curves({r.name: r.losses for r in rows}, paths[0], title=f"SVI loss: {result.name}")
-    latents = [s for s in trace_model(result.model, result.args, result.kwargs).latents]
+    latents = trace_model(result.model, result.args, result.kwargs).latents()
     key = jax.random.PRNGKey(result.settings.seed + 2)
     samples = {r.name: r.sample(draws, key) for r in rows}
     shapes = [tuple(s.batch_shape) + tuple(s.event_shape) for s in latents]
