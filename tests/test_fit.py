@@ -256,3 +256,53 @@ def test_plot_without_matplotlib_is_exit_2(capsys, monkeypatch, tmp_path):
     assert status == 2
     assert "pip install 'vgc[plot]'" in err
     assert not (tmp_path / "p").exists()
+
+
+# ---------------------------------------------------------------- plots
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _image(path) -> np.ndarray:
+    import matplotlib.image
+
+    assert Path(path).read_bytes()[:8] == PNG
+    return matplotlib.image.imread(path)
+
+
+def test_density_plot_of_a_fitted_guide_differs_from_the_unfitted_one(tmp_path):
+    """Two scalar latents: loss.png and density.png; the fitted guide's panel is not the starting guide's."""
+    g = vgc.load(HERE / "rotated_bimodal.vg")
+    options = dict(lr=0.05, decay=0.01, particles=16, optimizer="clipped_adam", eval_particles=1000)
+    fitted = vgc.fit(g, models.rotated_bimodal, steps=1500, **options)
+    unfitted = vgc.fit(g, models.rotated_bimodal, steps=1, **options)
+    a = fitted.plot(str(tmp_path / "fitted"))
+    b = unfitted.plot(str(tmp_path / "unfitted"))
+    assert [Path(p).name for p in a] == [Path(p).name for p in b] == ["loss.png", "density.png"]
+    ia, ib = _image(a[1]), _image(b[1])
+    assert ia.shape == ib.shape and ia.shape[0] > 300
+    assert len(np.unique(ia.reshape(-1, ia.shape[-1]), axis=0)) > 50  # contours, not a blank figure
+    assert np.abs(ia - ib).mean() > 0.01
+
+
+def test_marginal_plots_for_a_model_with_more_latents(capsys, tmp_path):
+    """The funnel (y and nine x): marginals.png, one panel per entry, every compared guide overlaid."""
+    status, out, _ = run(capsys, ROOT / "examples" / "funnel.vg", "--model", f"{ROOT}/examples/funnel.py:funnel",
+                         "--steps", 200, "--compare", "AutoNormal", "--plot", tmp_path / "plots",
+                         "--eval-particles", 1000)
+    assert status == 0
+    written = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert written == ["loss.png", "marginals.png"]
+    assert f"wrote {tmp_path / 'plots' / 'marginals.png'}" in out
+    image = _image(tmp_path / "plots" / "marginals.png")
+    assert image.shape[1] > image.shape[0]  # 10 panels on a 4-column grid: wider than tall
+
+
+def test_progress_bar_on_request(capsys):
+    g = vgc.load(ROOT / "examples" / "two_gaussians.vg")
+    vgc.fit(g, models.two_gaussians, steps=300, eval_particles=100, progress=True)
+    err = capsys.readouterr().err
+    assert "two_gaussians: 100%" in err and "300/300" in err and "loss " in err
+    vgc.fit(g, models.two_gaussians, steps=300, eval_particles=100)
+    assert capsys.readouterr().err == ""  # the API is quiet by default
