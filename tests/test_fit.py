@@ -306,3 +306,16 @@ def test_progress_bar_on_request(capsys):
     assert "two_gaussians: 100%" in err and "300/300" in err and "loss " in err
     vgc.fit(g, models.two_gaussians, steps=300, eval_particles=100)
     assert capsys.readouterr().err == ""  # the API is quiet by default
+
+
+def test_eight_schools_with_data_and_a_plate(capsys):
+    """NumPyro's eight schools, data from --data: per-school params come back with the plate's shape."""
+    ex = ROOT / "examples"
+    status, out, _ = run(capsys, ex / "eight_schools.vg", "--model", f"{ex}/eight_schools.py:eight_schools",
+                         "--data", ex / "eight_schools.json", "--steps", 300, "--lr", 0.05, "--format", "json",
+                         "--eval-particles", 2000)
+    assert status == 0
+    report = json.loads(out)
+    jsonschema.validate(report, json.loads((ROOT / "docs" / "fit.schema.json").read_text()))
+    assert len(report["params"]["th_loc"]) == 8 and report["num_params"] == 20
+    assert 30 < report["neg_elbo"]["mean"] < 40  # −log p(y) of the data is 33.4 at the optimum (see test_init)
