@@ -120,8 +120,9 @@ def test_loss_ylim_follows_the_late_curve_not_the_early_spikes():
     y[:5] = 1e9
     y[1000:1003] = -1e6  # a few wild steps in the middle must not set the lower limit either
     y = np.append(y, [np.nan, np.inf])
-    mean = plot._running_mean(y, 10)  # the spikes spread over < 1 % of the running mean
+    mean = plot._running_median(y, 10)
     assert np.isfinite(mean[:-2]).all()
+    assert np.abs(mean[20:-20] - 20).max() < 2  # the median ignores the spikes altogether
     lo, hi = plot._loss_ylim([mean])
     assert 15 < lo < 20 < hi < 25
     # A constant loss still gets a non-empty range.
@@ -130,13 +131,17 @@ def test_loss_ylim_follows_the_late_curve_not_the_early_spikes():
     assert plot._loss_ylim([np.array([np.nan])]) is None
 
 
-def test_running_mean_matches_a_plain_mean_in_the_middle_and_skips_nans():
+def test_running_median_is_centred_robust_and_skips_nans():
     y = np.arange(100.0)
     y[50] = np.nan
-    mean = plot._running_mean(y, 5)
-    assert mean[20] == pytest.approx(20.0)
-    assert mean[50] == pytest.approx((48 + 49 + 51 + 52) / 4)
-    assert plot._running_mean(np.array([np.nan, np.nan]), 1).tolist() == pytest.approx([np.nan, np.nan], nan_ok=True)
+    y[70] = 1e30  # one Cauchy-tailed step: a running mean would jump by 2e29 around it
+    med = plot._running_median(y, 5)
+    assert med.shape == y.shape
+    assert med[20] == pytest.approx(20.0)
+    assert med[50] == pytest.approx((49 + 51) / 2)  # median of 48, 49, 51, 52
+    assert med[70] == pytest.approx(71.0)  # of 68, 69, 1e30, 71, 72 (a mean: 2e29)
+    assert med[0] == pytest.approx(1.0)  # the window is cut at the ends: 0, 1, 2
+    assert plot._running_median(np.array([np.nan, np.nan]), 1).tolist() == pytest.approx([np.nan, np.nan], nan_ok=True)
 
 
 # --- density_panels ------------------------------------------------------------------------------------------------

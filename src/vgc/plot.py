@@ -24,6 +24,7 @@ import contextlib
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -129,9 +130,11 @@ def loss_curves(curves: dict[str, np.ndarray], path: str, title: str | None = No
     """Plot one loss curve (−ELBO estimate per step) per guide into the PNG ``path``; return the title.
 
     The first entry is the VG guide and is drawn on top with a thicker line. Each curve is shown raw (faint)
-    and as a running mean over ``max(1, len // 50)`` steps (solid). Curves may differ in length; non-finite
+    and as a running median over ``max(1, len // 50)`` steps (solid: a guide with heavy tails, a Cauchy draw,
+    has single-step losses far above the rest, which would make a running mean jump). Curves may differ in
+    length; non-finite
     values are left out (a fit stopped on NaN ends in some). The y-range comes from robust quantiles of the
-    running means, so the huge losses of the first steps do not flatten the rest.
+    running medians, so the huge losses of the first steps do not flatten the rest.
     """
     if not curves:
         raise ValueError("loss_curves needs at least one curve")
@@ -146,7 +149,7 @@ def loss_curves(curves: dict[str, np.ndarray], path: str, title: str | None = No
         y = np.where(np.isfinite(y), y, np.nan)  # ±inf would pull a line off the canvas; NaN breaks it instead
         steps = np.arange(len(y))
         longest = max(longest, len(y))
-        mean = _running_mean(y, max(1, len(y) // 50))
+        mean = _running_median(y, max(1, len(y) // 50))
         smoothed.append(mean)
         vg = i == 0
         color = f"C{i}"
@@ -164,20 +167,19 @@ def loss_curves(curves: dict[str, np.ndarray], path: str, title: str | None = No
     return _finish(fig, path, title or "")
 
 
-def _running_mean(y: np.ndarray, window: int) -> np.ndarray:
-    """Centred mean over ``window`` steps, skipping NaNs; NaN where a window has no finite value.
-
-    Windowed sums rather than a cumulative sum: an early loss of 1e30 would otherwise wipe out the precision of
-    every later mean.
-    """
+def _running_median(y: np.ndarray, window: int) -> np.ndarray:
+    """Centred median over ``window`` steps (shorter at the ends), skipping NaNs; NaN where a window has no
+    finite value."""
     if len(y) == 0:
         return y.copy()
-    finite = np.isfinite(y)
-    kernel = np.ones(window)
-    total = np.convolve(np.where(finite, y, 0.0), kernel, mode="same")
-    count = np.convolve(finite.astype(float), kernel, mode="same")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0.5, total / count, np.nan)
+    half = window // 2
+    padded = np.concatenate(
+        [np.full(half, np.nan), np.where(np.isfinite(y), y, np.nan), np.full(window - 1 - half, np.nan)]
+    )
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window: NaN, as documented
+        return np.nanmedian(windows, axis=1)
 
 
 def _loss_ylim(smoothed: list[np.ndarray]) -> tuple[float, float] | None:
