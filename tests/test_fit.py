@@ -319,3 +319,36 @@ def test_eight_schools_with_data_and_a_plate(capsys):
     jsonschema.validate(report, json.loads((ROOT / "docs" / "fit.schema.json").read_text()))
     assert len(report["params"]["th_loc"]) == 8 and report["num_params"] == 20
     assert 30 < report["neg_elbo"]["mean"] < 40  # −log p(y) of the data is 33.4 at the optimum (see test_init)
+
+
+def test_ctrl_c_keeps_the_params_and_ends_the_comparison(monkeypatch):
+    """A KeyboardInterrupt during the VG fit: params of the last finished chunk, no autoguide fitted after."""
+    calls = []
+
+    def update(self, done, losses):
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(fitting._Progress, "update", update)
+    g = vgc.load(ROOT / "examples" / "two_gaussians.vg")
+    r = vgc.fit(g, models.two_gaussians, steps=1000, eval_particles=100, compare=["AutoNormal"])
+    assert r.stopped.reason == "interrupted" and r.compare == []
+    assert r.stopped.step == calls[-1] + 1 == 31  # chunks of 10 steps: the third one finished
+    assert r.stopped.message == "interrupted at step 31: kept the params of step 30"
+    assert all(np.isfinite(v) for v in r.params.values())
+
+
+def test_num_params_counts_free_numbers_in_the_guides_order():
+    """Params come back in declaration order; num_params counts the optimizer's (unconstrained) numbers."""
+    g = vgc.load(HERE / "mixture.vg")
+    r = vgc.fit(g, models.mixture, steps=10, eval_particles=100, compare=["AutoMultivariateNormal"])
+    assert list(r.params) == ["m", "w"] and r.num_params == 3  # w is a simplex of 2: one free number
+    assert r.compare[0].num_params == 2  # one latent: loc and a 1×1 scale_tril
+    f = vgc.load(ROOT / "examples" / "funnel.vg")
+    sys.path.insert(0, str(ROOT / "examples"))
+    import funnel
+
+    r = vgc.fit(f, funnel.funnel, steps=10, eval_particles=100, compare=["AutoMultivariateNormal"])
+    assert list(r.params) == ["m", "s", "a", "c", "d"] and r.num_params == 13
+    assert r.compare[0].num_params == 10 + 55  # loc, and the lower triangle of a 10×10 scale_tril

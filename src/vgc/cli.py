@@ -212,6 +212,8 @@ def cmd_fit(args) -> int:
     try:
         fitted = fitting.fit_guide(guide, model, (), data, settings, progress)
         for name in compare:
+            if fitting.interrupted(fitted):  # one Ctrl-C ends the comparison, with what was fitted so far
+                break
             fitted.compare.append(fitting.fit_autoguide(name, model, (), data, settings, progress))
     except Exception as e:  # the user's model under SVI: one line, not a traceback
         from .modelcheck import _one_line

@@ -85,7 +85,7 @@ class FitResult:
 
     def __init__(self, name: str, guide: Callable, model: Callable, args: tuple, kwargs: dict, settings: Settings,
                  elbo_kind: str, params: dict, losses: np.ndarray, elbo: Estimate, seconds: float,
-                 stopped: Stop | None, sampler: Callable):
+                 stopped: Stop | None, sampler: Callable, free: int | None = None):
         self.name = name
         self.guide = guide
         self.model = model
@@ -100,10 +100,14 @@ class FitResult:
         self.stopped = stopped
         self.compare: list[FitResult] = []
         self._sampler = sampler
+        self._free = free
 
     @property
     def num_params(self) -> int:
-        """How many numbers the guide learns."""
+        """How many numbers the guide learns: the size of its params in the unconstrained space the optimizer
+        sees (a 10×10 ``scale_tril`` is 55 numbers, a simplex of 3 is 2)."""
+        if self._free is not None:
+            return self._free
         return int(sum(np.size(v) for v in jax.tree.leaves(self.params)))
 
     def sample(self, n: int = 1000, key=None) -> dict[str, np.ndarray]:
@@ -150,8 +154,16 @@ def fit(guide, model: Callable, *args, steps: int = 2000, lr: float = 0.01, deca
     show = _progress_mode(progress)
     result = fit_guide(guide, model, args, kwargs, settings, show)
     for name in compare:
+        if interrupted(result):
+            break
         result.compare.append(fit_autoguide(name, model, args, kwargs, settings, show))
     return result
+
+
+def interrupted(result: FitResult) -> bool:
+    """True when Ctrl-C stopped the last fit of a comparison: the guides after it are not fitted."""
+    last = result.compare[-1] if result.compare else result
+    return last.stopped is not None and last.stopped.reason == "interrupted"
 
 
 def validate(settings: Settings, compare=()) -> Settings:
@@ -264,12 +276,15 @@ def _fit(name, guide, model, args, kwargs, settings: Settings, kind: str, progre
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    params = jax.tree.map(np.asarray, svi.get_params(state))  # an autoguide's flow has nested params
+    fitted = svi.get_params(state)
+    order = [k for k in getattr(guide, "param_names", ()) if k in fitted]  # jax sorts dict keys: the guide's order
+    params = {k: jax.tree.map(np.asarray, fitted[k]) for k in [*order, *(k for k in fitted if k not in order)]}
+    free = int(sum(np.size(v) for v in jax.tree.leaves(svi.optim.get_params(state.optim_state))))
     key = jax.random.fold_in(jax.random.PRNGKey(settings.seed), 1)
     estimate = neg_elbo(model, guide, params, args, kwargs, key, settings.eval_particles)
     all_losses = np.concatenate(losses) if losses else np.zeros(0)
     return FitResult(name, guide, model, args, kwargs, settings, kind, params, all_losses, estimate, seconds,
-                     stopped, sampler)
+                     stopped, sampler, free)
 
 
 def _chunk_runner(svi: SVI, args: tuple, kwargs: dict, chunk: int):
@@ -467,8 +482,9 @@ def _finite(x: float):
 def report(result: FitResult, elbo_note: str | None = None) -> str:
     """The text report of ``vgc fit``: the settings, −ELBO ± s.e., the time, every param, the comparison."""
     s = result.settings
+    schedule = "constant" if s.decay == 1 else f"decaying to {s.lr * s.decay:g}"
     lines = [f"fitted {result.name}: {len(result.losses)} of {s.steps} steps, {s.optimizer} lr {s.lr:g} "
-             f"(decaying to {s.lr * s.decay:g}), {s.particles} particle{'s' * (s.particles != 1)}, "
+             f"({schedule}), {s.particles} particle{'s' * (s.particles != 1)}, "
              f"{'TraceGraph_ELBO' if result.elbo_kind == 'tracegraph' else 'Trace_ELBO'}, seed {s.seed}"]
     if elbo_note:
         lines.append(elbo_note)

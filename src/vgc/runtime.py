@@ -56,6 +56,14 @@ class Guide:
 
         return modelcheck.check(self._result, model, args, kwargs, name=self.name, file=self._file)
 
+    @property
+    def param_names(self) -> list[str]:
+        """The names of the guide's params, in the order the VG source declares them."""
+        from .ir import SiteKind, sites
+
+        ir = self._result.irs[list(self._result.guides).index(self.name)]
+        return [s.name for s in sites(ir) if s.kind is SiteKind.PARAM]
+
     def sample(self, params: dict, n: int = 1000, key=None, *args, **kwargs) -> dict:
         """``n`` draws of the sites this guide gives the model (not its auxiliary draws), at ``params``
         (constrained values by param name, e.g. ``vgc.fit(...).params``); each has a leading axis ``n``.
