@@ -29,7 +29,6 @@ from numpyro import handlers
 from numpyro.infer import SVI, Trace_ELBO, TraceGraph_ELBO
 
 from . import diagnostics as D
-from .ir import SiteKind, sites
 
 # Autoguides whose −ELBO is a real bound (their guide is a density). AutoDelta and AutoLaplaceApproximation
 # fit a point mass, whose "−ELBO" lacks the entropy term and is not comparable.
@@ -380,12 +379,6 @@ def _vg_sampler(guide, args: tuple, kwargs: dict):
         return guide.sample(params, n, key, *args, **kwargs)
 
     return sampler
-
-
-def model_latents(guide) -> list[str]:
-    """The names of the sites a compiled guide gives the model (its non-auxiliary draws and transforms)."""
-    ir = guide._result.irs[list(guide._result.guides).index(guide.name)]
-    return [s.name for s in sites(ir) if s.kind is not SiteKind.PARAM and not s.auxiliary]
 
 
 # ---------------------------------------------------------------- progress

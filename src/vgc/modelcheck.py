@@ -187,13 +187,12 @@ def _improper_value(site: dict):
     written with ``numpyro.factor``): the support's point at zero in the unconstrained space."""
     if site["type"] != "sample" or site.get("is_observed") or family(site["fn"]) != "ImproperUniform":
         return None
+    import jax.numpy as jnp
     from numpyro.distributions.transforms import biject_to
 
     fn = site["fn"]
     transform = biject_to(fn.support)
     shape = tuple(site["kwargs"].get("sample_shape") or ()) + tuple(fn.shape())
-    import jax.numpy as jnp
-
     return transform(jnp.zeros(transform.inverse_shape(shape)))
 
 

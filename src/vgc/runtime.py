@@ -56,13 +56,24 @@ class Guide:
 
         return modelcheck.check(self._result, model, args, kwargs, name=self.name, file=self._file)
 
+    def _sites(self):
+        from .ir import sites
+
+        return sites(self._result.irs[list(self._result.guides).index(self.name)])
+
     @property
     def param_names(self) -> list[str]:
         """The names of the guide's params, in the order the VG source declares them."""
-        from .ir import SiteKind, sites
+        from .ir import SiteKind
 
-        ir = self._result.irs[list(self._result.guides).index(self.name)]
-        return [s.name for s in sites(ir) if s.kind is SiteKind.PARAM]
+        return [s.name for s in self._sites() if s.kind is SiteKind.PARAM]
+
+    @property
+    def latent_names(self) -> list[str]:
+        """The sites this guide gives the model: its draws and transformed latents, not its auxiliary draws."""
+        from .ir import SiteKind
+
+        return [s.name for s in self._sites() if s.kind is not SiteKind.PARAM and not s.auxiliary]
 
     def sample(self, params: dict, n: int = 1000, key=None, *args, **kwargs) -> dict:
         """``n`` draws of the sites this guide gives the model (not its auxiliary draws), at ``params``
@@ -74,11 +85,8 @@ class Guide:
         import jax
         from numpyro.infer import Predictive
 
-        from .fitting import model_latents
-
         key = jax.random.PRNGKey(0) if key is None else key
-        names = model_latents(self)
-        draws = Predictive(self._fn, params=dict(params), num_samples=int(n), return_sites=names)
+        draws = Predictive(self._fn, params=dict(params), num_samples=int(n), return_sites=self.latent_names)
         return draws(key, *args, **kwargs)
 
     def __repr__(self) -> str:
