@@ -287,10 +287,10 @@ def test_density_plot_of_a_fitted_guide_differs_from_the_unfitted_one(tmp_path):
 
 
 def test_marginal_plots_for_a_model_with_more_latents(capsys, tmp_path):
-    """The funnel (y and nine x): marginals.png, one panel per entry, every compared guide overlaid."""
+    """The funnel (y and nine x): marginals.png, one panel per entry (the overlay of several guides is
+    tested in test_plot.py)."""
     status, out, _ = run(capsys, ROOT / "examples" / "funnel.vg", "--model", f"{ROOT}/examples/funnel.py:funnel",
-                         "--steps", 200, "--compare", "AutoNormal", "--plot", tmp_path / "plots",
-                         "--eval-particles", 1000)
+                         "--steps", 200, "--plot", tmp_path / "plots", "--eval-particles", 1000)
     assert status == 0
     written = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert written == ["loss.png", "marginals.png"]
@@ -342,13 +342,10 @@ def test_ctrl_c_keeps_the_params_and_ends_the_comparison(monkeypatch):
 def test_num_params_counts_free_numbers_in_the_guides_order():
     """Params come back in declaration order; num_params counts the optimizer's (unconstrained) numbers."""
     g = vgc.load(HERE / "mixture.vg")
-    r = vgc.fit(g, models.mixture, steps=10, eval_particles=100, compare=["AutoMultivariateNormal"])
+    r = vgc.fit(g, models.mixture, steps=1, eval_particles=100)
     assert list(r.params) == ["m", "w"] and r.num_params == 3  # w is a simplex of 2: one free number
-    assert r.compare[0].num_params == 2  # one latent: loc and a 1×1 scale_tril
-    f = vgc.load(ROOT / "examples" / "funnel.vg")
-    sys.path.insert(0, str(ROOT / "examples"))
-    import funnel
-
-    r = vgc.fit(f, funnel.funnel, steps=10, eval_particles=100, compare=["AutoMultivariateNormal"])
-    assert list(r.params) == ["m", "s", "a", "c", "d"] and r.num_params == 13
-    assert r.compare[0].num_params == 10 + 55  # loc, and the lower triangle of a 10×10 scale_tril
+    f = vgc.load(ROOT / "examples" / "two_gaussians.vg")
+    r = vgc.fit(f, models.two_gaussians, steps=1, eval_particles=100, compare=["AutoMultivariateNormal"])
+    assert r.num_params == 2
+    assert r.compare[0].num_params == 2 + 3  # loc, and the lower triangle of a 2×2 scale_tril (not 2 + 4)
+    assert np.size(r.compare[0].params["auto_scale_tril"]) == 4
