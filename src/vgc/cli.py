@@ -198,9 +198,9 @@ def cmd_fit(args) -> int:
         return 1
     if not json_mode:
         _report(diags, source, sys.stderr)  # the warnings
-    from .runtime import guide as build
+    from .runtime import bind
 
-    guide = build(source, args.guide, file=args.file)  # the model check has refused an ambiguous or unknown name
+    guide = bind(result, source, args.guide, args.file)  # the model check refused an ambiguous or unknown name
     note = None
     if args.elbo is None and fitting.default_elbo(guide)[1]:
         note = ("using TraceGraph_ELBO: the guide learns mixture weights (VG603), and Trace_ELBO has no gradient "

@@ -169,6 +169,18 @@ def guide(source: str, name: str | None = None, *, file: str = "<vg>", model=Non
     an error there raises :class:`CompileError` too, and warnings join ``Guide.warnings``.
     """
     result = compile_checked(source, file)
+    g = bind(result, source, name, file)
+    warnings = g.warnings
+    if model is not None:
+        found = g.check_model(model, *model_args, **(model_kwargs or {}))
+        if any(d.is_error for d in found):
+            raise CompileError(sorted(result.diagnostics + found, key=lambda d: (d.span.line, d.span.column)), source)
+        g.warnings = warnings + found
+    return g
+
+
+def bind(result: compiler.Result, source: str, name: str | None = None, file: str = "<vg>") -> Guide:
+    """The guide called ``name`` (the only one when None) of an already compiled, error-free ``result``."""
     if name is None:
         if len(result.guides) != 1:
             raise ValueError(f"the source defines guides {', '.join(result.guides)}: pass name=")
@@ -180,13 +192,7 @@ def guide(source: str, name: str | None = None, *, file: str = "<vg>", model=Non
 
     fn = namespace[function_name(result.guides, name)]
     warnings = [d for d in result.diagnostics if not d.is_error]
-    g = Guide(fn, name, result.code, source, warnings, result, file)
-    if model is not None:
-        found = g.check_model(model, *model_args, **(model_kwargs or {}))
-        if any(d.is_error for d in found):
-            raise CompileError(sorted(result.diagnostics + found, key=lambda d: (d.span.line, d.span.column)), source)
-        g.warnings = warnings + found
-    return g
+    return Guide(fn, name, result.code, source, warnings, result, file)
 
 
 def read_source(path: str | Path) -> str:
