@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import vgc
-from vgc import cli, fitting
+from vgc import cli, fitting, training
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "tests" / "fit"
@@ -330,7 +330,7 @@ def test_ctrl_c_keeps_the_params_and_ends_the_comparison(monkeypatch):
         if len(calls) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(fitting._Progress, "update", update)
+    monkeypatch.setattr(training.Progress, "update", update)
     g = vgc.load(ROOT / "examples" / "two_gaussians.vg")
     r = vgc.fit(g, models.two_gaussians, steps=1000, eval_particles=100, compare=["AutoNormal"])
     assert r.stopped.reason == "interrupted" and r.compare == []
