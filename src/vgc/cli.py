@@ -201,27 +201,28 @@ def cmd_fit(args) -> int:
     from .runtime import bind
 
     guide = bind(result, source, args.guide, args.file)  # the model check refused an ambiguous or unknown name
-    note = None
-    if args.elbo is None and fitting.default_elbo(guide)[1]:
-        note = ("using TraceGraph_ELBO: the guide learns mixture weights (VG603), and Trace_ELBO has no gradient "
-                "through their categorical draw (--elbo trace to override)")
-        if not json_mode:
-            sys.stderr.write(f"vgc: {note}\n")
+    try:
+        goal = fitting.objective(guide, model, (), data, args.elbo)  # TraceEnum_ELBO for an enumerating model
+    except fitting.FitError as e:
+        raise _Usage(str(e)) from None
+    note = goal.note
+    if note and not json_mode:
+        sys.stderr.write(f"vgc: {note}\n")
     progress = "none" if json_mode else "bar" if sys.stderr.isatty() else "lines"
     name = guide.name
     try:
-        fitted = fitting.fit_guide(guide, model, (), data, settings, progress)
+        fitted = fitting.fit_guide(guide, model, (), data, settings, progress, goal)
         for name in compare:
             if fitting.interrupted(fitted):  # one Ctrl-C ends the comparison, with what was fitted so far
                 break
-            fitted.compare.append(fitting.fit_autoguide(name, model, (), data, settings, progress))
+            fitted.compare.append(fitting.fit_autoguide(name, model, (), data, settings, progress, goal))
     except Exception as e:  # the user's model under SVI: one line, not a traceback
         from .modelcheck import _one_line
 
         sys.stderr.write(f"vgc: error: fitting {name} raised {_one_line(e)}\n")
         return 1
     if args.out:
-        write_atomic(args.out, fitting.npz_bytes(fitted.params))
+        write_atomic(args.out, fitting.npz_bytes(fitted.params, fitted.discrete))
     try:
         plots = fitted.plot(args.plot) if args.plot else []
     except OSError as e:

@@ -7,7 +7,9 @@ progress display and a stop at the first non-finite step).
 The −ELBO reported is not the noisy training loss: it is re-estimated at the fitted params over many
 particles (10⁴ by default) with ``Trace_ELBO``, as a mean and its standard error, with the same key for
 every compared guide. The guide's learnable mixture weights (VG603) make ``TraceGraph_ELBO`` the default
-training objective, since Trace_ELBO has no gradient through a categorical draw. Decisions that the
+training objective, since Trace_ELBO has no gradient through a categorical draw. A model that enumerates
+discrete sites is trained and estimated with ``TraceEnum_ELBO`` (:mod:`vgc.enumeration`), and each fit
+reports the posterior of those sites. Decisions that the
 issue left open (the step-size decay, the autoguides allowed) are written down in docs/fit.md.
 """
 
@@ -24,7 +26,7 @@ import numpyro
 from numpyro.infer import SVI, Trace_ELBO, TraceGraph_ELBO
 
 from . import diagnostics as D
-from . import training
+from . import enumeration, training
 from .training import Stop
 
 # Autoguides whose −ELBO is a real bound (their guide is a density). AutoDelta and AutoLaplaceApproximation
@@ -36,7 +38,8 @@ AUTOGUIDES = (
 ALIASES = {"AutoBNAF": "AutoBNAFNormal"}  # the name the papers (and the issue) use
 POINT_MASSES = ("AutoDelta", "AutoLaplaceApproximation")
 OPTIMIZERS = ("adam", "clipped_adam")
-ELBOS = ("trace", "tracegraph")
+ELBOS = ("trace", "tracegraph", "traceenum")
+ELBO_NAMES = {"trace": "Trace_ELBO", "tracegraph": "TraceGraph_ELBO", "traceenum": "TraceEnum_ELBO"}
 
 
 class FitError(Exception):
@@ -59,15 +62,27 @@ class Settings(NamedTuple):
     decay: float = 0.1  # the step size falls geometrically from lr to lr * decay over the steps
     optimizer: str = "adam"
     particles: int = 1
-    elbo: str | None = None  # None: tracegraph when the guide has learnable mixture weights, else trace
+    elbo: str | None = None  # None: traceenum when the model enumerates, tracegraph for learnable weights, else trace
     seed: int = 0
     eval_particles: int = 10_000
+
+
+class Objective(NamedTuple):
+    """What a fit optimizes and estimates: ``kind`` (a key of :data:`ELBO_NAMES`) for training, ``note`` (why,
+    when it is not plain Trace_ELBO, or None) and the model's enumeration :class:`~vgc.enumeration.Plan`
+    (when it has sites, every guide's −ELBO is estimated with TraceEnum_ELBO: the marginal over them)."""
+
+    kind: str
+    note: str | None
+    plan: enumeration.Plan
 
 
 class FitResult:
     """One fitted guide: ``params`` (constrained, by site name), ``losses`` (the training loss per step taken),
     ``elbo`` (the −ELBO :class:`Estimate` at the fitted params), ``time`` (seconds), ``stopped`` (a
-    :class:`Stop` or None) and, for the VG guide, ``compare`` (the autoguides' results)."""
+    :class:`Stop` or None), ``discrete`` (the posterior of each site the model enumerates, by name: a
+    :class:`vgc.enumeration.Discrete`), ``elbo_note`` (why the training ELBO was chosen) and, for the VG guide,
+    ``compare`` (the autoguides' results)."""
 
     def __init__(self, name: str, guide: Callable, model: Callable, args: tuple, kwargs: dict, settings: Settings,
                  elbo_kind: str, params: dict, losses: np.ndarray, elbo: Estimate, seconds: float,
@@ -85,6 +100,9 @@ class FitResult:
         self.time = seconds
         self.stopped = stopped
         self.compare: list[FitResult] = []
+        self.discrete: dict[str, enumeration.Discrete] = {}
+        self.discrete_notes: dict[str, str] = {}  # why an enumerated site has no posterior in ``discrete``
+        self.elbo_note: str | None = None
         self._sampler = sampler
         self._free = free
 
@@ -124,7 +142,8 @@ def fit(guide, model: Callable, *args, steps: int = 2000, lr: float = 0.01, deca
     The guide is checked against the model first (an error raises :class:`vgc.CompileError`). ``compare``
     names NumPyro autoguides fitted the same way (same steps, optimizer, particles and seed); their results
     are in ``result.compare``. ``progress``: True draws a progress bar on stderr, None one only when stderr is
-    a terminal. Raises :class:`FitError` for bad settings.
+    a terminal. A model that enumerates discrete sites is fitted with TraceEnum_ELBO (see :func:`objective`).
+    Raises :class:`FitError` for bad settings (and for an enumerated model without funsor installed).
     """
     from . import runtime
 
@@ -138,11 +157,12 @@ def fit(guide, model: Callable, *args, steps: int = 2000, lr: float = 0.01, deca
         if any(d.is_error for d in found):
             raise runtime.CompileError(found, guide.vg_source)
     show = training.progress_mode(progress)
-    result = fit_guide(guide, model, args, kwargs, settings, show)
+    goal = objective(guide, model, args, kwargs, settings.elbo)
+    result = fit_guide(guide, model, args, kwargs, settings, show, goal)
     for name in compare:
         if interrupted(result):
             break
-        result.compare.append(fit_autoguide(name, model, args, kwargs, settings, show))
+        result.compare.append(fit_autoguide(name, model, args, kwargs, settings, show, goal))
     return result
 
 
@@ -193,31 +213,67 @@ def autoguide_class(name: str):
 
 
 def default_elbo(guide) -> tuple[str, bool]:
-    """(the ELBO to train with, whether that was chosen because of learnable mixture weights)."""
+    """(the ELBO to train with, whether that was chosen because of learnable mixture weights), for a model
+    that enumerates nothing."""
     result = getattr(guide, "_result", None)
     learnable = result is not None and any(d.code == D.LEARNABLE_WEIGHTS.code for d in result.diagnostics)
     return ("tracegraph", True) if learnable else ("trace", False)
 
 
+def objective(guide, model: Callable, args: tuple, kwargs: dict, requested: str | None = None) -> Objective:
+    """The ELBO to train ``guide`` on ``model`` with, and why. A model that enumerates discrete sites needs
+    TraceEnum_ELBO (Trace_ELBO would draw them from the prior inside the model: NumPyro only warns), and its
+    −ELBO is then estimated with TraceEnum_ELBO for every guide, even when ``requested`` overrides the
+    training objective. :class:`FitError` when that needs funsor and it is missing."""
+    plan = enumeration.plan(model, args, kwargs)
+    if plan.sites or requested == "traceenum":
+        why = enumeration.missing()
+        if why:
+            raise FitError(why)
+    if plan.sites:
+        sites = plan.describe()
+        if requested in (None, "traceenum"):
+            note = (f"using TraceEnum_ELBO: the model enumerates {sites}; the guide covers the continuous latents, "
+                    "the ELBO sums the enumerated sites out exactly (the -ELBO is of their marginal), and "
+                    "autoguides are fitted on the model with them blocked")
+            return Objective("traceenum", note, plan)
+        note = (f"training with {ELBO_NAMES[requested]} as asked, though the model enumerates {sites}: it draws "
+                "them from their prior instead of summing them out, so the fit is biased (the -ELBO is still the "
+                "enumerated one)")
+        return Objective(requested, note, plan)
+    if requested is not None:
+        return Objective(requested, None, plan)
+    kind, learnable = default_elbo(guide)
+    note = ("using TraceGraph_ELBO: the guide learns mixture weights (VG603), and Trace_ELBO has no gradient "
+            "through their categorical draw (--elbo trace to override)") if learnable else None
+    return Objective(kind, note, plan)
+
+
 # ---------------------------------------------------------------- fitting one guide
 
 
-def fit_guide(guide, model: Callable, args: tuple, kwargs: dict, settings: Settings, progress: str) -> FitResult:
-    """Fit a compiled :class:`vgc.Guide` (already checked against the model)."""
-    kind = settings.elbo or default_elbo(guide)[0]
-    return _fit(guide.name, guide, model, args, kwargs, settings, kind, progress, _vg_sampler(guide, args, kwargs))
+def fit_guide(guide, model: Callable, args: tuple, kwargs: dict, settings: Settings, progress: str,
+              goal: Objective | None = None) -> FitResult:
+    """Fit a compiled :class:`vgc.Guide` (already checked against the model) towards ``goal`` (default:
+    :func:`objective` for the settings)."""
+    goal = goal or objective(guide, model, args, kwargs, settings.elbo)
+    return _fit(guide.name, guide, model, args, kwargs, settings, goal, goal.kind, progress,
+                _vg_sampler(guide, args, kwargs))
 
 
 def fit_autoguide(name: str, model: Callable, args: tuple, kwargs: dict, settings: Settings,
-                  progress: str) -> FitResult:
-    """Fit the NumPyro autoguide ``name`` on the same model, with the same settings (always Trace_ELBO: every
-    autoguide is reparametrized, so TraceGraph_ELBO would give the same gradients at a higher cost)."""
-    ag = autoguide_class(name)(model)
+                  progress: str, goal: Objective | None = None) -> FitResult:
+    """Fit the NumPyro autoguide ``name`` on the same model, with the same settings: Trace_ELBO (every
+    autoguide is reparametrized, so TraceGraph_ELBO would give the same gradients at a higher cost), or
+    TraceEnum_ELBO when the model enumerates sites, which the autoguide then does not see."""
+    goal = goal or Objective("trace", None, enumeration.plan(model, args, kwargs))
+    ag = autoguide_class(name)(enumeration.blocked(model, goal.plan))
 
     def sampler(params, n, key):
         return ag.sample_posterior(key, params, *args, sample_shape=(n,), **kwargs)
 
-    return _fit(name, ag, model, args, kwargs, settings, "trace", progress, sampler)
+    kind = "traceenum" if goal.plan.sites else "trace"
+    return _fit(name, ag, model, args, kwargs, settings, goal, kind, progress, sampler)
 
 
 def _optimizer(settings: Settings):
@@ -230,10 +286,13 @@ def _optimizer(settings: Settings):
 
 
 def _elbo(kind: str, particles: int):
+    if kind == "traceenum":
+        return enumeration.objective(particles)
     return TraceGraph_ELBO(num_particles=particles) if kind == "tracegraph" else Trace_ELBO(num_particles=particles)
 
 
-def _fit(name, guide, model, args, kwargs, settings: Settings, kind: str, progress: str, sampler) -> FitResult:
+def _fit(name, guide, model, args, kwargs, settings: Settings, goal: Objective, kind: str, progress: str,
+         sampler) -> FitResult:
     svi = SVI(model, guide, _optimizer(settings), _elbo(kind, settings.particles))
     done = training.train(svi, args, kwargs, settings.steps, settings.seed, name, progress)
     fitted = svi.get_params(done.state)
@@ -241,16 +300,25 @@ def _fit(name, guide, model, args, kwargs, settings: Settings, kind: str, progre
     params = {k: jax.tree.map(np.asarray, fitted[k]) for k in [*order, *(k for k in fitted if k not in order)]}
     free = int(sum(np.size(v) for v in jax.tree.leaves(svi.optim.get_params(done.state.optim_state))))
     key = jax.random.fold_in(jax.random.PRNGKey(settings.seed), 1)
-    estimate = neg_elbo(model, guide, params, args, kwargs, key, settings.eval_particles)
-    return FitResult(name, guide, model, args, kwargs, settings, kind, params, done.losses, estimate, done.seconds,
-                     done.stopped, sampler, free)
+    estimate = neg_elbo(model, guide, params, args, kwargs, key, settings.eval_particles,
+                        enumerated=bool(goal.plan.sites))
+    result = FitResult(name, guide, model, args, kwargs, settings, kind, params, done.losses, estimate, done.seconds,
+                       done.stopped, sampler, free)
+    result.elbo_note = goal.note if kind == goal.kind else None
+    if goal.plan.sites:
+        key = jax.random.fold_in(jax.random.PRNGKey(settings.seed), 3)
+        result.discrete, result.discrete_notes = enumeration.posterior(model, guide, fitted, args, kwargs, goal.plan,
+                                                                       key)
+    return result
 
 
 def neg_elbo(model, guide, params: dict, args: tuple, kwargs: dict, key, particles: int,
-             chunk: int = 2000) -> Estimate:
-    """−ELBO at ``params`` as a mean over ``particles`` independent single-particle Trace_ELBO estimates, with
-    its standard error (non-finite particles make the mean non-finite: they are not dropped)."""
-    elbo = Trace_ELBO()
+             chunk: int = 2000, enumerated: bool = False) -> Estimate:
+    """−ELBO at ``params`` as a mean over ``particles`` independent single-particle Trace_ELBO estimates (or
+    TraceEnum_ELBO ones when the model ``enumerated`` discrete sites: the bound on the marginal likelihood
+    with them summed out), with its standard error (non-finite particles make the mean non-finite: they are
+    not dropped)."""
+    elbo = enumeration.objective() if enumerated else Trace_ELBO()
 
     @jax.jit
     def batch(keys):
@@ -275,12 +343,16 @@ def _vg_sampler(guide, args: tuple, kwargs: dict):
 # ---------------------------------------------------------------- reports
 
 
-def npz_bytes(params: dict) -> bytes:
-    """The params as the bytes of an ``.npz`` (one array per param, named as in the guide)."""
+def npz_bytes(params: dict, discrete: dict | None = None) -> bytes:
+    """The params as the bytes of an ``.npz`` (one array per param, named as in the guide), and for each
+    enumerated site ``SITE.values``, ``SITE.probs`` and ``SITE.mode`` (see :class:`vgc.enumeration.Discrete`)."""
     import io
 
+    arrays = {k: np.asarray(v) for k, v in params.items()}
+    for name, d in (discrete or {}).items():
+        arrays.update({f"{name}.values": d.values, f"{name}.probs": d.probs, f"{name}.mode": d.mode})
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v) for k, v in params.items()})
+    np.savez(buf, **arrays)
     return buf.getvalue()
 
 
@@ -312,7 +384,9 @@ def summary(result: FitResult, model_spec: str | None = None, plots: list[str] |
         return {"guide": r.name, "neg_elbo": {"mean": _finite(e.mean), "se": _finite(e.se), "particles": e.particles},
                 "time_s": round(r.time, 4), "num_params": r.num_params, "steps_run": len(r.losses),
                 "elbo": r.elbo_kind, "stopped": stop,
-                "params": {k: _number(v) for k, v in flat_params(r.params).items()}}
+                "params": {k: _number(v) for k, v in flat_params(r.params).items()},
+                "enumerated": {**{k: _discrete_summary(d) for k, d in r.discrete.items()},
+                               **{k: {"note": why} for k, why in r.discrete_notes.items()}}}
 
     s = result.settings
     out = {"vgc_fit": 1, "model": model_spec, "steps": s.steps, "lr": s.lr, "decay": s.decay,
@@ -321,6 +395,15 @@ def summary(result: FitResult, model_spec: str | None = None, plots: list[str] |
     out["compare"] = [one(r) for r in result.compare]
     out["plots"] = list(plots or [])
     return out
+
+
+def _discrete_summary(d: enumeration.Discrete) -> dict:
+    """An enumerated site's posterior in a few numbers (its per-element arrays go to ``--out``)."""
+    top = d.probs.max(axis=-1) if d.probs.size else np.zeros(0)
+    return {"values": d.values.tolist(), "elements": int(np.size(d.mode)),
+            "mode_counts": [int(np.sum(d.mode == v)) for v in d.values],
+            "mean_probs": np.reshape(d.probs, (-1, len(d.values))).mean(axis=0).round(6).tolist(),
+            "mean_top_prob": round(float(top.mean()), 6) if top.size else None, "draws": d.draws}
 
 
 def _finite(x: float):
@@ -333,7 +416,7 @@ def report(result: FitResult, elbo_note: str | None = None) -> str:
     schedule = "constant" if s.decay == 1 else f"decaying to {s.lr * s.decay:g}"
     lines = [f"fitted {result.name}: {len(result.losses)} of {s.steps} steps, {s.optimizer} lr {s.lr:g} "
              f"({schedule}), {s.particles} particle{'s' * (s.particles != 1)}, "
-             f"{'TraceGraph_ELBO' if result.elbo_kind == 'tracegraph' else 'Trace_ELBO'}, seed {s.seed}"]
+             f"{ELBO_NAMES[result.elbo_kind]}, seed {s.seed}"]
     if elbo_note:
         lines.append(elbo_note)
     if result.stopped is not None:
@@ -344,6 +427,16 @@ def report(result: FitResult, elbo_note: str | None = None) -> str:
     lines.append("params:")
     for k, v in result.params.items():
         lines.append(f"  {k} = {_param_text(v)}")
+    shown = list(result.discrete.items())
+    lines.extend(_discrete_line(name, d) for name, d in shown[:5])
+    if len(shown) > 5:
+        lines.append(f"... and {len(shown) - 5} more enumerated sites (all of them in --out and FitResult.discrete)")
+    by_reason: dict[str, list[str]] = {}
+    for name, why in result.discrete_notes.items():
+        by_reason.setdefault(why, []).append(name)
+    for why, names in by_reason.items():
+        which = names[0] if len(names) == 1 else f"{names[0]}, ..., {names[-1]} ({len(names)} sites)"
+        lines.append(f"{which} (enumerated, summed out by the model): posterior {why}")
     if result.compare:
         rows = [result, *result.compare]
         width = max(len(r.name) for r in rows)
@@ -353,6 +446,19 @@ def report(result: FitResult, elbo_note: str | None = None) -> str:
             lines.append(f"{r.name:<{width}}  {r.elbo.mean:>10.4f}  {r.elbo.se:>8.4f}  {r.time:>7.2f}s  "
                          f"{r.num_params:>6}{mark}")
     return "\n".join(lines) + "\n"
+
+
+def _discrete_line(name: str, d: enumeration.Discrete) -> str:
+    """``z (enumerated: the model sums it out): posterior over 0..2 ...`` for the text report."""
+    s = _discrete_summary(d)
+    values = d.values.tolist()
+    span = f"{values[0]}..{values[-1]}" if values == list(range(values[0], values[0] + len(values))) else str(values)
+    if s["elements"] == 1:
+        probs = ", ".join(f"{v}: {p:.3f}" for v, p in zip(values, np.ravel(d.probs)))
+        return f"{name} (enumerated, summed out by the model): P = {{{probs}}}, most probable {np.ravel(d.mode)[0]}"
+    counts = ", ".join(f"{v}: {c}" for v, c in zip(values, s["mode_counts"]))
+    return (f"{name} (enumerated, summed out by the model): {s['elements']} elements over {span}; most probable "
+            f"value {counts}; mean top probability {s['mean_top_prob']:.3f} ({d.draws} guide draws)")
 
 
 def _param_text(v) -> str:

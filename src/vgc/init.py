@@ -27,7 +27,7 @@ from collections.abc import Callable
 from . import compiler
 from .diagnostics import render
 from .fmt import format_source
-from .modelcheck import ModelError, ModelSite, Traced, _one_line, check, from_trace
+from .modelcheck import ModelError, ModelSite, Traced, _one_line, check, discrete_text, from_trace
 
 __all__ = ["ModelError", "write_guide"]
 
@@ -146,6 +146,7 @@ def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, n
     kwargs = dict(kwargs or {})
     traced, tr, draws = _medians(model, args, kwargs)
     w = _GuideWriter(model, args, kwargs, traced, tr, draws)
+    w.enumerated([s for s in traced.sites.values() if s.kind == "latent" and s.enumerated])
     for site in traced.sites.values():
         if site.kind == "latent" and not site.auxiliary and not site.enumerated:
             w.enter(site)
@@ -222,13 +223,31 @@ class _GuideWriter:
             self.line(f"plate {pname}({self.size(mp.size)}{opts}) {{")
             self.open.append((pname, pdim))
 
+    def enumerated(self, found: list[ModelSite]) -> None:
+        """A comment line per site the model enumerates (the guide has none for it); a run of more than four
+        alike (the states of an HMM) on one line."""
+        import numpy as np
+
+        groups: dict[tuple, list[ModelSite]] = {}
+        for site in found:
+            fn = self.tr[site.name]["fn"]
+            k = len(set(np.asarray(fn.enumerate_support(expand=False)).reshape(-1).tolist()))
+            family = site.family.removesuffix("Probs").removesuffix("Logits")  # CategoricalProbs: Categorical(probs)
+            groups.setdefault((family, k, site.plates), []).append(site)
+        for (family, k, plates), sites in groups.items():
+            names = [s.name for s in sites]
+            which = f"{names[0]}, ..., {names[-1]} ({len(names)} sites)" if len(names) > 4 else ", ".join(names)
+            where = f" in {', '.join(p for p, _ in plates)}" if plates else ""
+            self.line(f"# {which}: {family}, {k} values{where}: the model enumerates and sums "
+                      f"{'it' if len(names) == 1 else 'them'} out (TraceEnum_ELBO); no guide site")
+
     def latent(self, site: ModelSite) -> None:
         """A learnable draw for one latent, mapped onto its support."""
         import numpy as np
 
         if site.discrete:
-            raise ModelError(f"vgc init cannot write a guide for '{site.name}': it is discrete ({site.family}); "
-                             "enumerate it in the model (infer={'enumerate': 'parallel'})")
+            message, hint = discrete_text(site)
+            raise ModelError(f"vgc init cannot write a guide for '{site.name}': {message}; {hint}")
         if not site.name.isidentifier():
             raise ModelError(f"vgc init cannot write a guide for '{site.name}': not a VG name")
         fn = self.tr[site.name]["fn"]

@@ -56,8 +56,8 @@ class ModelSite(Record):
     """One sample site of a traced model (or guide)."""
 
     __slots__ = ("name", "kind", "family", "batch_shape", "event_shape", "plates", "support", "discrete",
-                 "enumerated", "auxiliary")
-    _defaults: ClassVar[dict] = {"auxiliary": False}
+                 "enumerated", "auxiliary", "enumerable")
+    _defaults: ClassVar[dict] = {"auxiliary": False, "enumerable": False}
     name: str
     kind: str  # "latent", "observed" or "deterministic"
     family: str  # the distribution's class name (``HalfCauchy``), "" for a deterministic site
@@ -68,6 +68,7 @@ class ModelSite(Record):
     discrete: bool
     enumerated: bool
     auxiliary: bool
+    enumerable: bool  # a finite support NumPyro can enumerate (Categorical, Bernoulli; not Poisson)
 
 
 class Traced(Record):
@@ -233,6 +234,7 @@ def from_trace(tr: dict) -> Traced:
                 name, "observed" if observed else "latent", family(fn), tuple(fn.batch_shape), tuple(fn.event_shape),
                 frames[::-1], constraint_support(fn.support), bool(getattr(fn, "is_discrete", False)),
                 infer.get("enumerate") is not None, bool(infer.get("is_auxiliary")),
+                bool(getattr(fn, "has_enumerate_support", False)),
             )
     for name, p in plates.items():
         plates[name] = p._replace(dim=dims.get(name))
@@ -286,6 +288,21 @@ def constraint_support(c) -> SP.Support | None:
 
 
 # ---------------------------------------------------------------- comparison
+
+
+def discrete_text(ms: ModelSite) -> tuple[str, str]:
+    """(message, hint) for a discrete latent the model does not enumerate: a VG guide draws only continuous
+    values, so the model must sum it out, which it can do only for a finite support."""
+    family = ms.family.removesuffix("Probs").removesuffix("Logits")
+    message = (f"the model's latent '{ms.name}' ({family}) is discrete and the model does not enumerate it: a VG "
+               "guide draws only continuous values, so NumPyro would draw it from its prior")
+    if ms.enumerable:
+        hint = (f"enumerate it in the model: numpyro.sample('{ms.name}', ..., infer={{'enumerate': 'parallel'}}) "
+                "(or @config_enumerate); vgc fit then sums it out with TraceEnum_ELBO")
+    else:
+        hint = (f"{family} has an infinite support, which cannot be enumerated: sum it out in the model by hand "
+                "(a truncated sum with logsumexp), or model it with a continuous latent")
+    return message, hint
 
 
 def _shape(t: tuple) -> str:
@@ -382,12 +399,7 @@ class Comparison:
             shape = f", batch shape {_shape(ms.batch_shape)}" if ms.batch_shape else ""
             where = f" in {_plates_text(ms.plates)}" if ms.plates else ""
             if ms.discrete:
-                self.r.report(
-                    D.MISSING_LATENT, self.g.head,
-                    f"the model's latent '{ms.name}' ({ms.family}) is discrete and has no site in the guide",
-                    "VG guides draw continuous latents: enumerate it in the model "
-                    "(infer={'enumerate': 'parallel'}) and fit with TraceEnum_ELBO",
-                )
+                self.r.report(D.MISSING_LATENT, self.g.head, *discrete_text(ms))
                 continue
             self.r.report(
                 D.MISSING_LATENT, self.g.head,
