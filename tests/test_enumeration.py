@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import jsonschema
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
@@ -114,6 +115,7 @@ def test_gaussian_mixture_recovers_weights_locations_scale_and_classifies(capsys
                        "--out", str(out), "--format", "json"])
     report = json.loads(capsys.readouterr().out)
     assert status == 0
+    jsonschema.validate(report, json.loads((ROOT / "docs" / "fit.schema.json").read_text()))
     assert report["elbo"] == "traceenum" and report["elbo_note"].startswith("using TraceEnum_ELBO")
     assert [c["elbo"] for c in report["compare"]] == ["traceenum"]
     saved = np.load(out)

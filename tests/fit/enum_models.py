@@ -12,7 +12,9 @@ from numpyro.ops.indexing import Vindex
 
 # ---------------------------------------------------------------- the toy chain A -> [B] -> C
 
-TOY_TRUTH = {"p_A": 0.3, "p_B": np.array([0.15, 0.85]), "p_C": np.array([0.1, 0.9])}
+# P(A = 1), P(B = 1 | A), P(C = 1 | B): B mostly differs from A and C from B, the way the example's prior leans
+# (B is hidden, so its two labels are interchangeable: the fit starts at the prior and finds this labelling)
+TOY_TRUTH = {"p_A": 0.3, "p_B": np.array([0.85, 0.15]), "p_C": np.array([0.9, 0.1])}
 TOY_PRIOR = {"A": jnp.array([1.0, 10.0]), "B": jnp.array([[10.0, 1.0], [1.0, 10.0]]),
              "C": jnp.array([[10.0, 1.0], [1.0, 10.0]])}
 
