@@ -192,6 +192,26 @@ def test_hmm_with_enumerated_states_fits_its_transition_probabilities():
         fitting.report(r)
 
 
+@pytest.mark.slow
+def test_density_plot_of_an_enumerating_model_sums_the_discrete_site_out(tmp_path):
+    """`--plot` for two continuous latents beside an enumerated one: the target is the marginal log joint."""
+    pytest.importorskip("matplotlib")
+    rng = np.random.default_rng(1)
+    y = jnp.asarray(np.concatenate([rng.normal(-2.0, 1.0, 100), rng.normal(2.0, 1.0, 100)]), jnp.float32)
+    r = vgc.fit(M.TWO_MEANS_VG, M.two_means, y, steps=800, lr=0.05, eval_particles=200)
+    assert abs(r.params["a_loc"] + 2.0) < 0.3 and abs(r.params["b_loc"] - 2.0) < 0.3
+    assert r.discrete["z"].probs.shape == (200, 2)
+    paths = r.plot(str(tmp_path))
+    assert [Path(p).name for p in paths] == ["loss.png", "density.png"]
+    assert Path(paths[1]).stat().st_size > 10_000
+    # the marginal log joint at the truth against a direct sum over z
+    at = enumeration.log_joint(M.two_means, r.plan, (y,), {}, {"a": jnp.array(-2.0), "b": jnp.array(2.0)})
+    direct = (dist.Normal(0.0, 10.0).log_prob(-2.0) + dist.Normal(0.0, 10.0).log_prob(2.0)
+              + jnp.sum(jnp.logaddexp(dist.Normal(-2.0, 1.0).log_prob(y), dist.Normal(2.0, 1.0).log_prob(y))
+                        + jnp.log(0.5)))
+    assert float(at) == pytest.approx(float(direct), rel=1e-5)
+
+
 # ---------------------------------------------------------------- funsor missing
 
 

@@ -124,6 +124,16 @@ def blocked(model: Callable, the_plan: Plan) -> Callable:
     return handlers.block(model, hide=the_plan.names)
 
 
+def log_joint(model: Callable, the_plan: Plan, args: tuple, kwargs: dict, values: dict):
+    """The model's log joint density at the continuous ``values`` with the enumerated sites summed out (the
+    unnormalized posterior of the continuous latents, for the density plot)."""
+    from numpyro.contrib.funsor import enum
+    from numpyro.contrib.funsor import log_density as enum_log_density
+
+    enumerated = enum(model, first_available_dim=the_plan.first_available_dim)
+    return enum_log_density(enumerated, args, kwargs, values)[0]
+
+
 def posterior(model: Callable, guide: Callable, params: dict, args: tuple, kwargs: dict, the_plan: Plan, key,
               draws: int = 1000, chunk: int = 100) -> tuple[dict[str, Discrete], dict[str, str]]:
     """Each enumerated site's posterior per element at the fitted ``params``, and why a site has none.

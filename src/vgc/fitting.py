@@ -103,6 +103,7 @@ class FitResult:
         self.discrete: dict[str, enumeration.Discrete] = {}
         self.discrete_notes: dict[str, str] = {}  # why an enumerated site has no posterior in ``discrete``
         self.elbo_note: str | None = None
+        self.plan: enumeration.Plan = enumeration.NO_PLAN  # the model's enumerated sites
         self._sampler = sampler
         self._free = free
 
@@ -305,6 +306,7 @@ def _fit(name, guide, model, args, kwargs, settings: Settings, goal: Objective, 
     result = FitResult(name, guide, model, args, kwargs, settings, kind, params, done.losses, estimate, done.seconds,
                        done.stopped, sampler, free)
     result.elbo_note = goal.note if kind == goal.kind else None
+    result.plan = goal.plan
     if goal.plan.sites:
         key = jax.random.fold_in(jax.random.PRNGKey(settings.seed), 3)
         result.discrete, result.discrete_notes = enumeration.posterior(model, guide, fitted, args, kwargs, goal.plan,
@@ -531,6 +533,8 @@ def _log_target(result: FitResult, latents, xs: np.ndarray, ys: np.ndarray) -> n
             values = {names[0]: jnp.reshape(x, shapes[0]), names[1]: jnp.reshape(y, shapes[1])}
         else:
             values = {names[0]: jnp.reshape(jnp.stack([x, y]), shapes[0])}
+        if result.plan.sites:  # sum the enumerated sites out: the continuous latents' unnormalized posterior
+            return enumeration.log_joint(result.model, result.plan, result.args, result.kwargs, values)
         return log_density(result.model, result.args, result.kwargs, values)[0]
 
     X, Y = np.meshgrid(xs, ys)

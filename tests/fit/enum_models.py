@@ -101,6 +101,26 @@ guide gmm_guide(y) {
 """
 
 
+def two_means(y):
+    """A two-component mixture with equal weights and unit scales whose two locations are the only continuous
+    latents (two scalars: `vgc fit --plot` draws their 2-D density)."""
+    a = numpyro.sample("a", dist.Normal(0.0, 10.0))
+    b = numpyro.sample("b", dist.Normal(0.0, 10.0))
+    with numpyro.plate("data", len(y)):
+        z = numpyro.sample("z", dist.Bernoulli(0.5), infer={"enumerate": "parallel"})
+        numpyro.sample("y", dist.Normal(jnp.where(z == 1, b, a), 1.0), obs=y)
+
+
+TWO_MEANS_VG = """
+guide two(y) {
+  param a_loc = -1.0; param a_scale = 0.1 : positive
+  a ~ Normal(a_loc, a_scale)
+  param b_loc = 1.0; param b_scale = 0.1 : positive
+  b ~ Normal(b_loc, b_scale)
+}
+"""
+
+
 def gmm_poisson(y):
     """A model whose discrete latent (a Poisson count) cannot be enumerated: infinite support."""
     rate = numpyro.sample("rate", dist.LogNormal(0.0, 1.0))
