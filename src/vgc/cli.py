@@ -338,8 +338,9 @@ def build_parser():
                    "(default: %(default)s)")
     t.add_argument("--optimizer", choices=("adam", "clipped_adam"), default="adam")
     t.add_argument("--particles", type=int, default=1, help="ELBO particles per step (default: %(default)s)")
-    t.add_argument("--elbo", choices=("trace", "tracegraph"),
-                   help="the training objective (default: tracegraph for learnable mixture weights, else trace)")
+    t.add_argument("--elbo", choices=("trace", "tracegraph", "traceenum"),
+                   help="the training objective (default: traceenum when the model enumerates discrete sites, "
+                   "tracegraph for learnable mixture weights, else trace)")
     t.add_argument("--seed", type=int, default=0, help="the random seed (default: %(default)s)")
     t.add_argument("--eval-particles", type=int, default=10_000,
                    help="particles for the final -ELBO estimate (default: %(default)s)")
