@@ -346,11 +346,12 @@ def _vg_sampler(guide, args: tuple, kwargs: dict):
 
 
 def npz_bytes(params: dict, discrete: dict | None = None) -> bytes:
-    """The params as the bytes of an ``.npz`` (one array per param, named as in the guide), and for each
+    """The params as the bytes of an ``.npz`` (one array per param, named as in the guide; a nested param one per
+    leaf, named by its path as :func:`flat_params` does), and for each
     enumerated site ``SITE.values``, ``SITE.probs`` and ``SITE.mode`` (see :class:`vgc.enumeration.Discrete`)."""
     import io
 
-    arrays = {k: np.asarray(v) for k, v in params.items()}
+    arrays = flat_params(params)  # a module's params (a decoder's) are a tree: one array per leaf
     for name, d in (discrete or {}).items():
         arrays.update({f"{name}.values": d.values, f"{name}.probs": d.probs, f"{name}.mode": d.mode})
     buf = io.BytesIO()
