@@ -802,8 +802,10 @@ def generate(guides: list[C.GuideIR], source_name: str = "<string>") -> str:
             head.line('"""k distinct indices of range(size), every k-subset equally likely, in O(k^2) whatever')
             head.line("the size (Floyd's algorithm); None (NumPyro draws them) when k^2 >= size or without a key.")
             head.line('"""')
+            with head.block("if k * k >= size"):  # no key drawn then: NumPyro's plate draws the subsample
+                head.line("return None")
             head.line("key = numpyro.prng_key()")
-            with head.block("if key is None or k * k >= size"):
+            with head.block("if key is None"):
                 head.line("return None")
             head.line()
             with head.block("def step(i, chosen)"):
