@@ -124,12 +124,15 @@ def cmd_check(args) -> int:
 
 
 def _model_inputs(args):
-    """The model function and its keyword arguments from ``--model`` and ``--data`` (exit 2 on a problem)."""
-    from .modelcheck import ModelError, load_data, load_model
+    """The model function and its keyword arguments from ``--model``, ``--data`` and ``--arg`` (exit 2 on a
+    problem). Imported here, not at the top: :mod:`vgc.data` loads jax, which plain ``vgc check`` never does."""
+    from .data import load_data, parse_args, with_args
+    from .modelcheck import ModelError, load_model
 
     try:
+        extra = parse_args(getattr(args, "arg", None))  # the cheapest mistakes first: before importing the model
         model = load_model(args.model)
-        data = load_data(args.data) if args.data else {}
+        data = with_args(load_data(args.data) if args.data else {}, extra, args.data)
     except ModelError as e:
         raise _Usage(str(e)) from None
     return model, data
@@ -308,19 +311,25 @@ def build_parser():
     k.add_argument("file", metavar="FILE.vg")
     k.add_argument("--format", choices=("text", "json"), default="text")
     k.add_argument("--model", metavar="FILE.py:FUNCTION", help="also check the guide against this NumPyro model")
-    k.add_argument("--data", metavar="DATA", help="the model's keyword arguments: a .npz or a JSON object")
+    k.add_argument("--data", metavar="DATA", help="the model's keyword arguments: a .npz, .json or .csv file")
+    k.add_argument("--arg", action="append", metavar="NAME=VALUE",
+                   help="one more keyword argument for the model: an int, float or bool (repeatable)")
     k.add_argument("--guide", metavar="NAME", help="the guide to check against the model (when the file has several)")
     k.set_defaults(run=cmd_check)
     i = sub.add_parser("init", help="write a starting guide for a NumPyro model (AutoNormal's family, as VG)")
     i.add_argument("--model", required=True, metavar="FILE.py:FUNCTION", help="the NumPyro model")
-    i.add_argument("--data", metavar="DATA", help="the model's keyword arguments: a .npz or a JSON object")
+    i.add_argument("--data", metavar="DATA", help="the model's keyword arguments: a .npz, .json or .csv file")
+    i.add_argument("--arg", action="append", metavar="NAME=VALUE",
+                   help="one more keyword argument for the model: an int, float or bool (repeatable)")
     i.add_argument("--name", metavar="NAME", help="the guide's name (default: the model's name + _guide)")
     i.add_argument("-o", "--output", metavar="OUT.vg", help="write here (atomically) instead of stdout")
     i.set_defaults(run=cmd_init)
     t = sub.add_parser("fit", help="fit a guide to a NumPyro model with SVI (and compare it with autoguides)")
     t.add_argument("file", metavar="GUIDE.vg")
     t.add_argument("--model", required=True, metavar="FILE.py:FUNCTION", help="the NumPyro model")
-    t.add_argument("--data", metavar="DATA", help="the model's keyword arguments: a .npz or a JSON object")
+    t.add_argument("--data", metavar="DATA", help="the model's keyword arguments: a .npz, .json or .csv file")
+    t.add_argument("--arg", action="append", metavar="NAME=VALUE",
+                   help="one more keyword argument for the model: an int, float or bool (repeatable)")
     t.add_argument("--guide", metavar="NAME", help="the guide to fit (when the file has several)")
     t.add_argument("--steps", type=int, default=2000, help="SVI steps (default: %(default)s)")
     t.add_argument("--lr", type=float, default=0.01, help="the initial step size (default: %(default)s)")
@@ -329,8 +338,9 @@ def build_parser():
                    "(default: %(default)s)")
     t.add_argument("--optimizer", choices=("adam", "clipped_adam"), default="adam")
     t.add_argument("--particles", type=int, default=1, help="ELBO particles per step (default: %(default)s)")
-    t.add_argument("--elbo", choices=("trace", "tracegraph"),
-                   help="the training objective (default: tracegraph for learnable mixture weights, else trace)")
+    t.add_argument("--elbo", choices=("trace", "tracegraph", "traceenum"),
+                   help="the training objective (default: traceenum when the model enumerates discrete sites, "
+                   "tracegraph for learnable mixture weights, else trace)")
     t.add_argument("--seed", type=int, default=0, help="the random seed (default: %(default)s)")
     t.add_argument("--eval-particles", type=int, default=10_000,
                    help="particles for the final -ELBO estimate (default: %(default)s)")

@@ -330,9 +330,10 @@ class ModelCache:
     @staticmethod
     def _load(model_path: str, func: str, data_path: str | None):
         from . import modelcheck as MC
+        from .data import load_data
 
         fn = MC.load_model(f"{model_path}:{func}")
-        data = MC.load_data(data_path) if data_path else {}
+        data = load_data(data_path) if data_path else {}
         return fn, data, MC.trace_model(fn, (), data)
 
 

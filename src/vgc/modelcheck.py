@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-import json
 import math
 import os
 import sys
@@ -125,40 +124,6 @@ def load_model(spec: str) -> Callable:
         what = "no function" if fn is None else "nothing callable"
         raise ModelError(f"{path} has {what} named '{func}'{hint}")
     return fn
-
-
-def load_data(path: str) -> dict:
-    """Keyword arguments for the model: the arrays of a ``.npz`` or the members of a JSON object (arrays
-    become NumPy arrays, integers staying integers; 0-d arrays become Python numbers)."""
-    import numpy as np
-
-    ext = os.path.splitext(path)[1].lower()
-    if not os.path.isfile(path):
-        raise ModelError(f"cannot read {path}: no such file")
-    try:
-        if ext == ".npz":
-            with np.load(path, allow_pickle=False) as f:
-                data = {k: f[k] for k in f.files}
-        elif ext == ".json":
-            with open(path, encoding="utf-8") as f:
-                raw = json.load(f)
-            if not isinstance(raw, dict):
-                raise ModelError(f"{path}: the JSON data must be an object of named arguments")
-            data = {k: np.asarray(v) if isinstance(v, list) else v for k, v in raw.items()}
-        else:
-            raise ModelError(f"{path}: data must be a .npz or a .json file")
-    except ModelError:
-        raise
-    except Exception as e:  # a corrupt file: its reader's message
-        raise ModelError(f"cannot read {path}: {type(e).__name__}: {e}") from None
-    for k, v in data.items():
-        if not k.isidentifier():
-            raise ModelError(f"{path}: '{k}' is not a valid argument name")
-        if isinstance(v, np.ndarray) and v.ndim == 0:
-            data[k] = v.item()
-        elif isinstance(v, np.ndarray) and v.dtype == object:
-            raise ModelError(f"{path}: '{k}' is not a rectangular array of numbers")
-    return data
 
 
 def _one_line(e: BaseException, where: str | None = None) -> str:
