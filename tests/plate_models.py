@@ -144,8 +144,10 @@ def floyd_subsample(size, k):
     k-subset equally likely, in O(k^2) (Floyd's algorithm), handed to the plate with `substitute`.
     NumPyro's own CPU sampler shuffles all of arange(size) each step. The hand-written guides use the same
     draw so that they see the same indices and random stream as the generated ones."""
+    if k * k >= size:  # no key drawn: NumPyro's plate draws the subsample
+        return None
     key = numpyro.prng_key()
-    if key is None or k * k >= size:
+    if key is None:
         return None
 
     def step(i, chosen):

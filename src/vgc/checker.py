@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from . import diagnostics as D
+from . import networks
 from . import nodes as N
 from . import registry as R
 from . import supports as SP
@@ -42,6 +43,8 @@ class GuideChecker:
         self.open_plates: list[PlateIR] = []  # the plates around the statement being checked, innermost last
         self.plates: list[N.Plate] = []  # every plate, for the name clash check in `finish`
         self.entered: dict[str, PlateIR] = {}  # the first plate of each name (later ones must agree)
+        self.guide_reads: set[str] = set()  # every name the guide's statements read (see `assign`)
+        self.net_values: dict[str, str] = {}  # local values that pass draws through a network -> the network
         for a in args or ():
             if a.id in self.guide.symbols:
                 self.r.report(D.REDEFINED, a.span, f"argument '{a.id}' is listed twice")
@@ -90,6 +93,8 @@ class GuideChecker:
             self.assign(s)
         elif t is N.Let:
             self.let(s)
+        elif t is N.Net:
+            self.net(s)
         elif t is N.ExprStmt:
             self.expr_stmt(s)
         elif t is N.Plate:
@@ -99,9 +104,12 @@ class GuideChecker:
                 if name not in self.guide.symbols:
                     self.scope.define(Sym(name, Kind.BROKEN, s.span, None, quiet=True, used=True))
 
-    def let(self, s: N.Let) -> None:
+    def applies_network(self, e: N.Expr) -> bool:
+        return any(isinstance(x, N.Call) and x.func in self.guide.nets for x in N.walk(e))
+
+    def let(self, s: N.Let, checked: Val | None = None) -> None:
         before = len(self.r.items)
-        v = self.x.value(s.value)
+        v = checked if checked is not None else self.x.value(s.value)
         if self.define(s.name, s.name_span):
             # A broken definition (`let a = sin()`, wrong arguments) taints the let, as a broken value
             # taints a transform (see `assign`): a transform using it is not analysed, else
@@ -111,7 +119,48 @@ class GuideChecker:
                 s.name, Kind.LET, s.name_span, v.shape, v.params, v.randoms, const=v.const, defn=s.value,
                 expanded=T.expanded(s.value, self.scope), error=error, varies=v.plates,
             ))
+            if self.guide.nets and v.randoms:
+                found = self.drawn_through_network(s.value)
+                if found is not None:
+                    self.net_values[s.name] = found[1]
             self.emit(LetIR(s, self.layout))
+
+    def net(self, s: N.Net) -> None:
+        """``net NAME = mlp(...)`` or ``module(ARG)``: declared once, at the guide's top level."""
+        net = networks.declare(s, self.x, self.r, bool(self.open_plates))
+        if self.define(s.name, s.name_span):
+            self.scope.define(Sym(s.name, Kind.NET, s.name_span, None, used=False, quiet=True))
+            if net is not None:
+                self.guide.nets[s.name] = net
+                for pname, _ in net.params():  # weights and biases are unconstrained
+                    self.guide.supports[pname] = SP.REAL
+                self.emit(net)
+
+    def drawn_through_network(self, e: N.Expr) -> tuple[N.Expr, str] | None:
+        """The first part of ``e`` that passes a draw through a network, and the network: an application whose
+        input depends on draws, or a local value bound to one (``net_values``); None if there is none."""
+        quiet = self.x.quiet()
+        for x in N.walk(e):
+            if isinstance(x, N.Call) and x.func in self.guide.nets and x.args and quiet.value(x.args[0]).randoms:
+                return x, x.func
+            if isinstance(x, N.Name) and x.id in self.net_values:
+                return x, self.net_values[x.id]
+        return None
+
+    def through_network(self, s: N.Assign) -> bool:
+        """Report (VG411) a transform whose value passes a draw through a network; True when it does."""
+        found = self.drawn_through_network(s.value)
+        if found is None:
+            return False
+        at, net = found
+        self.r.report(
+            D.NET_TRANSFORM, at.span,
+            f"'{unparse(at)}' passes draws through network '{net}', which is not invertible: the density of the "
+            "result has no closed form",
+            f"let the network compute the parameters of the draw instead: `let h = {net}(...)`, then "
+            "`x ~ Normal(h[0:k], exp(h[k:2k]))`",
+        )
+        return True
 
     def expr_stmt(self, s: N.ExprStmt) -> None:
         e = s.expr
@@ -287,6 +336,15 @@ class GuideChecker:
         before = len(self.r.items)
         v = self.x.value(s.value)
         if self.errors_since(before):
+            v = v._replace(error=True)
+        if not s.is_list and self.applies_network(s.value) and (not v.randoms or s.targets[0].id in self.guide_reads):
+            # A network computes the parameters of draws: its output is an ordinary value, never a site, and
+            # `h = enc(x[data])` binds it as `let h = ...` does, even when its input reads earlier draws
+            # (a conditional local guide). A name never read afterwards could only mean a site: a draw
+            # passed through a network then is VG411 below.
+            self.let(N.Let(s.targets[0].id, s.targets[0].span, s.value, s.span), v)
+            return
+        if v.randoms and not v.error and self.guide.nets and self.through_network(s):
             v = v._replace(error=True)
         names_ok = True
         seen = set()
@@ -574,8 +632,31 @@ def check_program(
     return guides
 
 
+def _reads(body) -> set[str]:
+    """Every name the statements of a guide read (plates' bodies included)."""
+    out: set[str] = set()
+    stack = list(body)
+    while stack:
+        s = stack.pop()
+        if isinstance(s, N.Plate):
+            stack.extend(s.body)
+            exprs = [s.size, *(o.value for o in s.options)]
+        elif isinstance(s, N.Param):
+            exprs = [*(s.shape or ()), s.init, s.constraint]
+        else:
+            exprs = [getattr(s, f, None) for f in ("dist", "value", "expr", "spec")]
+        for e in exprs:
+            if e is not None:
+                out |= N.names(e)
+    return out
+
+
 def _check_body(reporter, name, args, body, span, numeric, head=None) -> GuideIR:
     c = GuideChecker(reporter, name, args, numeric, head)
+    for s in body:  # a network applied above its declaration is VG215, not an unknown function
+        if isinstance(s, N.Net):
+            c.guide.net_lines.setdefault(s.name, s.span.line)
+    c.guide_reads = _reads(body)
     for s in body:
         c.stmt(s)
     return c.finish(span)

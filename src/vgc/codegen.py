@@ -10,6 +10,7 @@ a name the generated module binds, in which case ``_`` is appended.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import keyword
 import unicodedata
 
@@ -22,7 +23,8 @@ from .transforms import Plan, Term
 
 # Names the generated module binds at top level, and names ruff rejects (E741).
 MODULE_NAMES = {
-    "jax", "jnp", "numpyro", "dist", "constraints", "_rot", "_subsample", "_biject", "_biject_log_det", "l", "I", "O"
+    "jax", "jnp", "numpyro", "dist", "constraints", "_rot", "_subsample", "_biject", "_biject_log_det", "_lecun",
+    "_concat", "l", "I", "O"
 }
 
 # VG constraint names that NumPyro spells otherwise.
@@ -196,7 +198,21 @@ class ExprGen:
             if self.batched(e.operand):
                 return self.batched_call("transpose", e.operand, pm)
             return f"jnp.transpose({self(e.operand, 0, pm)})"
+        if isinstance(e, N.Slice) and e.single:
+            return f"{self(e.value, _ATOM, pm)}[..., {_int(self(e.start))}]"
+        if isinstance(e, N.Slice):  # the last (event) axis: batch axes stay on the left
+            lo = self(e.start) if e.start is not None else ""
+            hi = self(e.stop) if e.stop is not None else ""
+            return f"{self(e.value, _ATOM, pm)}[..., {_int(lo)}:{_int(hi)}]"
         if isinstance(e, N.Call):
+            if self.guide is not None and e.func in self.guide.nets:
+                return f"{self.names.py(e.func)}({self(e.args[0], 0, pm)})"
+            if e.func == R.CONCAT:  # batch axes broadcast, vectors joined on the last axis
+                self.uses.update({"concat", "jnp"})
+                text = self(e.args[0], 0, pm)
+                for a in e.args[1:]:
+                    text = f"_concat({text}, {self(a, 0, pm)})"
+                return text
             if e.func in MAPPINGS:  # NumPyro's transforms act on the last axis: batch axes broadcast
                 return f"_biject({self.support(e.func)}, {self(e.args[0], 0, pm)})"
             if e.args and self.batched(e.args[0]) and e.func in _BATCHED:
@@ -290,6 +306,8 @@ def _item_exprs(item) -> list:
         return [item.stmt.value] + [t.expr for t in item.plan.terms] + ([item.plan.value] if item.plan.value else [])
     if isinstance(item, C.LetIR):
         return [item.stmt.value]
+    if type(item).__name__ == "NetIR":
+        return list(item.sizes)
     if isinstance(item, C.PlateIR):
         s = item.stmt
         return [e for e in (s.size, *(o.value for o in s.options)) if e is not None]
@@ -508,6 +526,24 @@ class GuideGen:
         infer = ', infer={"is_auxiliary": True}' if s.name in self.g.auxiliary else ""
         self.bind(s.name, f"numpyro.sample({_q(s.name)}, {self.dist(it.dist, event=not it.batch)}{infer})")
 
+    def emit_NetIR(self, it) -> None:
+        """An mlp: its params (weights drawn lazily from the param's key, biases 0) where it is declared, and a
+        local function of the input that applies it (batch axes on the left broadcast through ``@``)."""
+        s = it.stmt
+        self.uses.update({"lecun", "jax", "jnp"})
+        sizes = [str(w) if w is not None else self.x(e) for w, e in zip(it.widths, it.sizes)]
+        layers = []
+        for i, (m, n) in enumerate(itertools.pairwise(sizes)):
+            w, b = self.names.local(f"{s.name}_w{i}"), self.names.local(f"{s.name}_b{i}")
+            self.w.line(f'{w} = numpyro.param("{s.name}.w{i}", _lecun({m}, {n}))')
+            self.w.line(f'{b} = numpyro.param("{s.name}.b{i}", jnp.zeros({n}))')
+            layers.append((w, b))
+        x = self.names.local("x")
+        with self.w.block(f"def {self.names.py(s.name)}({x})"):
+            for w, b in layers[:-1]:
+                self.w.line(f"{x} = jax.nn.{it.act}({x} @ {w} + {b})")
+            self.w.line(f"return {x} @ {layers[-1][0]} + {layers[-1][1]}")
+
     def emit_LetIR(self, it: C.LetIR) -> None:
         if it.stmt.name in self.read:
             self.w.line(f"{self.names.py(it.stmt.name)} = {self.x(it.stmt.value)}")
@@ -630,6 +666,16 @@ class GuideGen:
 
 
 
+def _int(text: str) -> str:
+    """A slice bound: ``8.0`` → ``8`` (VG numbers are floats; a bound is a whole number)."""
+    if not text:
+        return text
+    try:
+        return str(int(float(text)))
+    except ValueError:
+        return f"int({text})"
+
+
 def _num(x: float) -> str:
     return repr(int(x)) if x == int(x) else repr(x)
 
@@ -728,6 +774,27 @@ def generate(guides: list[C.GuideIR], source_name: str = "<string>") -> str:
             head.line('"""The 2x2 rotation by angle theta."""')
             head.line("c, s = jnp.cos(theta), jnp.sin(theta)")
             head.line("return jnp.array([[c, -s], [s, c]])")
+    if "lecun" in uses:
+        head.line()
+        head.line()
+        with head.block("def _lecun(m, n)"):
+            head.line('"""The initial weights of an (m, n) layer, drawn from the param\'s random key when SVI starts')
+            head.line("(LeCun normal, as Flax's Dense).")
+            head.line('"""')
+            head.line()
+            with head.block("def init(key)"):
+                head.line("return jax.nn.initializers.lecun_normal()(key, (m, n))")
+            head.line()
+            head.line("return init")
+    if "concat" in uses:
+        head.line()
+        head.line()
+        with head.block("def _concat(a, b)"):
+            head.line('"""Two vectors joined on the last axis, their batch axes (on the left) broadcast together."""')
+            head.line("batch = jnp.broadcast_shapes(jnp.shape(a)[:-1], jnp.shape(b)[:-1])")
+            head.line("a = jnp.broadcast_to(a, batch + jnp.shape(a)[-1:])")
+            head.line("b = jnp.broadcast_to(b, batch + jnp.shape(b)[-1:])")
+            head.line("return jnp.concatenate([a, b], -1)")
     if "subsample" in uses:
         head.line()
         head.line()
@@ -735,8 +802,10 @@ def generate(guides: list[C.GuideIR], source_name: str = "<string>") -> str:
             head.line('"""k distinct indices of range(size), every k-subset equally likely, in O(k^2) whatever')
             head.line("the size (Floyd's algorithm); None (NumPyro draws them) when k^2 >= size or without a key.")
             head.line('"""')
+            with head.block("if k * k >= size"):  # no key drawn then: NumPyro's plate draws the subsample
+                head.line("return None")
             head.line("key = numpyro.prng_key()")
-            with head.block("if key is None or k * k >= size"):
+            with head.block("if key is None"):
                 head.line("return None")
             head.line()
             with head.block("def step(i, chosen)"):

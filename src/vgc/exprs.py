@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from . import diagnostics as D
+from . import networks
 from . import nodes as N
 from . import registry as R
 from . import shapes as S
@@ -27,10 +28,11 @@ class ExprChecker:
         self.scope = scope
         self.info = guide.info
         self.indexed = guide.indexed
+        self.guide = guide  # its networks (nets, net_lines): NAME(x) applies one
 
     def quiet(self) -> ExprChecker:
         """The same evaluator, reporting nothing (for expressions already checked)."""
-        return ExprChecker(D.Reporter(), self.scope, _InfoOnly(self.info))
+        return ExprChecker(D.Reporter(), self.scope, _InfoOnly(self.info, self.guide.nets, self.guide.net_lines))
 
     def value(self, e: N.Expr, pm_ok: bool = False) -> Val:
         """Abstract value of an expression: shape, random and param dependencies, constant value."""
@@ -63,6 +65,8 @@ class ExprChecker:
             return self.call_value(e, pm_ok)
         if t is N.Index:
             return self.index(e)
+        if t is N.Slice:
+            return self.slice(e)
         raise TypeError(t)
 
     def vector(self, e: N.Vector, pm_ok: bool) -> Val:
@@ -108,6 +112,11 @@ class ExprChecker:
             self.undefined(e)
             return Val(None, error=True)
         if sym.kind is Kind.BROKEN:  # defined by a statement that did not parse: already reported
+            return Val(None, error=True)
+        if sym.kind is Kind.NET:
+            sym.used = True
+            self.r.report(D.NOT_A_VALUE, e.span, f"'{e.id}' is a network, not a value",
+                          f"apply it to an input vector: {e.id}(x)")
             return Val(None, error=True)
         sym.used = True
         randoms = frozenset([sym.name]) if sym.is_random else sym.randoms
@@ -162,6 +171,70 @@ class ExprChecker:
         self.indexed.add(id(next(p for p in reversed(self.scope.open) if p.name == plate.id)))
         return Val(None, plates=frozenset([plate.id]))
 
+    def slice(self, e: N.Slice) -> Val:
+        """``v[i:j]``: entries i..j-1 of a vector (bounds: whole numbers, or arithmetic of guide arguments);
+        ``v[i]``: entry i."""
+        v = self.value(e.value)
+        bounds = [self.value(b) if b is not None else None for b in (e.start, e.stop)]
+        parts = [v, *(b for b in bounds if b is not None)]
+        if v.error or any(b is not None and b.error for b in bounds):
+            return Val.join(None, parts, error=True)
+        if v.shape is not None and len(v.shape) != 1:
+            self.r.report(D.BAD_SLICE, e.span, f"only a vector can be sliced; got shape {v.shape}",
+                          "slice a vector: `h[0:8]` is its entries 0..7")
+            return Val.join(None, parts, error=True)
+        n = v.shape[0] if v.shape is not None else None
+        ends = []
+        for b, bv, default in ((e.start, bounds[0], 0), (e.stop, bounds[1], n)):
+            if b is None:
+                ends.append(default)
+            elif bv.randoms or bv.params or (bv.const is None and not N.names(b)):
+                self.r.report(D.BAD_SLICE, b.span, "a slice's bounds are fixed: whole numbers or guide arguments",
+                              "params and draws cannot bound a slice")
+                return Val.join(None, parts, error=True)
+            elif bv.const is None:
+                ends.append(None)  # a guide argument's: known when the guide runs
+            elif isinstance(bv.const, list) or not float(bv.const).is_integer() or bv.const < 0:
+                self.r.report(D.BAD_SLICE, b.span, f"a slice's bound must be a whole number ≥ 0, not {bv.const}")
+                return Val.join(None, parts, error=True)
+            else:
+                ends.append(int(bv.const))
+        lo, hi = ends
+        if e.single:  # `v[i]`: one entry
+            if lo is not None and n is not None and lo >= n:
+                self.r.report(D.BAD_SLICE, e.span, f"entry {lo} is past the end of a vector of {n}",
+                              f"its entries are 0..{n - 1}")
+                return Val.join(None, parts, error=True)
+            const = v.const[lo] if isinstance(v.const, list) and lo is not None else None
+            return Val.join((), parts, const)
+        if hi is not None and n is not None and hi > n:
+            self.r.report(D.BAD_SLICE, e.span, f"the slice ends at {hi}, past the end of a vector of {n}",
+                          f"its entries are 0..{n - 1}: slice within `[0:{n}]`")
+            return Val.join(None, parts, error=True)
+        if lo is not None and hi is not None and lo >= hi:
+            self.r.report(D.BAD_SLICE, e.span, f"the slice [{lo}:{hi}] is empty", "a slice [i:j] needs i < j")
+            return Val.join(None, parts, error=True)
+        shape = (hi - lo,) if lo is not None and hi is not None else None
+        const = v.const[lo:hi] if isinstance(v.const, list) and shape is not None else None
+        return Val.join(shape, parts, const)
+
+    def concat(self, e: N.Call, pm_ok: bool) -> Val:
+        """``concat(a, b, ...)``: vectors joined end to end."""
+        vals = [self.value(a, pm_ok) for a in e.args]
+        if e.kwargs or len(e.args) < 2:
+            self.r.report(D.BAD_ARGS, e.span, "concat() joins two or more vectors", "e.g. `concat(x[data], [mu])`")
+            return Val.join(None, vals, error=True)
+        widths = []
+        for a, v in zip(e.args, vals):
+            if v.shape is not None and len(v.shape) != 1:
+                self.r.report(D.SHAPE, a.span, f"concat() joins vectors; got shape {v.shape}",
+                              "make a scalar a vector of one: `[mu]`")
+                return Val.join(None, vals, error=True)
+            widths.append(v.shape[0] if v.shape is not None else None)
+        shape = (sum(widths),) if None not in widths else None
+        const = [c for v in vals for c in v.const] if all(isinstance(v.const, list) for v in vals) else None
+        return Val.join(shape, vals, const)
+
     def pm_error(self, op: N.Op) -> None:
         self.r.report(
             D.PM_OUTSIDE_MIX,
@@ -193,6 +266,21 @@ class ExprChecker:
         return Val.join(shape, [a, b], const_eval(op, a.const, b.const))
 
     def call_value(self, e: N.Call, pm_ok: bool) -> Val:
+        sym = self.scope.lookup(e.func)
+        if sym is not None and sym.kind is Kind.NET:
+            sym.used = True
+            net = self.guide.nets.get(e.func)
+            vals = [self.value(a, pm_ok) for a in e.args]
+            if net is None:  # its declaration was reported; its name stands for its params (no VG601 after)
+                out = Val.join(None, vals, error=True)
+                return out._replace(params=out.params | {e.func})
+            return networks.apply(e, net, vals[0] if len(vals) == 1 else None, self.r)
+        if e.func == R.CONCAT:
+            return self.concat(e, pm_ok)
+        if e.func in (R.MLP, R.MODULE):
+            self.r.report(D.BAD_NET, e.span, f"{e.func}(...) declares a network; it is not a value",
+                          f"declare it at the top of the guide, `net enc = {e.func}(...)`, then apply it: enc(x)")
+            return Val(None, error=True)
         if e.func == R.FACTOR:
             self.report_factor(e)
             return Val(None, error=True)
@@ -213,6 +301,15 @@ class ExprChecker:
                     "len() only gives the size of a plate",
                     "write `plate NAME(len(ARG)) { ... }`",
                 )
+            elif e.func in self.guide.net_lines:
+                line = self.guide.net_lines[e.func]
+                self.r.report(
+                    D.NET_BEFORE_DECLARATION, e.func_span,
+                    f"network '{e.func}' is applied before its declaration (line {line})",
+                    f"move `net {e.func} = ...` above its first use",
+                )
+                out = Val.join(None, [self.value(a, pm_ok) for a in e.args], error=True)
+                return out._replace(params=out.params | {e.func})  # its params: no VG601 after this
             else:
                 self.r.report(
                     D.UNKNOWN_FUNCTION,
@@ -268,6 +365,8 @@ class ExprChecker:
 class _InfoOnly:
     """Stands in for the guide in a quiet evaluator: shares its expression table only."""
 
-    def __init__(self, info: dict):
+    def __init__(self, info: dict, nets: dict | None = None, net_lines: dict | None = None):
         self.info = info
         self.indexed: set[int] = set()
+        self.nets = nets if nets is not None else {}
+        self.net_lines = net_lines if net_lines is not None else {}

@@ -465,9 +465,17 @@ def _discrete_line(name: str, d: enumeration.Discrete) -> str:
 
 
 def _param_text(v) -> str:
+    """A param for the text report: a scalar or a short vector by its entries; a network's weights (more than
+    16 entries) by shape and summary numbers; a nested param (a module's, an autoguide's flow) by its leaves."""
+    if isinstance(v, (dict, list, tuple)):
+        leaves = [np.asarray(x) for x in jax.tree.leaves(v)]
+        shapes = ", ".join(str(x.shape) for x in leaves[:6]) + (", ..." if len(leaves) > 6 else "")
+        return f"{len(leaves)} arrays, {sum(x.size for x in leaves):,} numbers: {shapes}"
     a = np.asarray(v)
     if a.ndim == 0:
         return f"{float(a):.4f}"
+    if a.size > 16:
+        return (f"array {a.shape}: mean {a.mean():.4g}, sd {a.std():.4g}, min {a.min():.4g}, max {a.max():.4g}")
     return np.array2string(a, precision=4, suppress_small=True, max_line_width=100, threshold=20)
 
 

@@ -68,8 +68,10 @@ def _roles(tree: Tree) -> dict[int, str]:
             roles[kids[1].start_pos] = "kwarg"
         elif t.data == "plate_head":
             roles[kids[2].start_pos] = "call"
-        elif t.data == "index":
-            roles[kids[1].start_pos] = "call"  # `y[data]`
+        elif t.data == "subscript":
+            roles[kids[1].start_pos] = "call"  # `y[data]`, `h[0:8]`
+        elif t.data == "slice_bounds":
+            roles[kids[1].start_pos] = "slice"  # `h[0:8]`: no spaces around the colon
         elif t.data == "shape":
             roles[kids[0].start_pos] = "call"  # `W[2, 2]` reads like an index
         elif t.data == "guide_args":
@@ -134,6 +136,8 @@ class _Printer:
         if tok.type in (*_CLOSE, "COMMA", "TRANSPOSE") or prev.type in _OPEN:
             return False
         if tok.type in _OPEN and role == "call":
+            return False
+        if "slice" in (role, prev_role):
             return False
         if prev_role == "unary":
             # `+ -b`: `+-b` would lex as '±'

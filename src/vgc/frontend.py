@@ -234,6 +234,10 @@ class AstBuilder(Transformer):
         return N.BadStmt(_span(meta), tuple(n.id for n in _walk_names(target)))
 
     @v_args(inline=True, meta=True)
+    def net_stmt(self, meta, _kw, name, _eq, spec):
+        return N.Net(self._name(name), _span(name), spec, _span(meta))
+
+    @v_args(inline=True, meta=True)
     def expr_stmt(self, meta, expr):
         return N.ExprStmt(expr, _span(meta))
 
@@ -254,8 +258,25 @@ class AstBuilder(Transformer):
         return N.GuideDef(head.name, head.name_span, head.args, body, _span(meta))
 
     @v_args(inline=True, meta=True)
-    def index(self, meta, arg, _l, plate, _r):
-        return N.Index(N.Name(self._name(arg), _span(arg)), N.Name(self._name(plate), _span(plate)), _span(meta))
+    def subscript(self, meta, name, _l, sub, _r):
+        value = N.Name(self._name(name), _span(name))
+        if isinstance(sub, SliceBounds):
+            return N.Slice(value, sub.start, sub.stop, _span(meta))
+        if isinstance(sub, N.Name):
+            return N.Index(value, sub, _span(meta))
+        if isinstance(sub, N.Number):  # `h[0]`: one entry
+            return N.Slice(value, sub, None, _span(meta), True)
+        self.reporter.report(
+            D.BAD_INDEX, _span(meta),
+            "only a guide argument can be indexed, by a plate's name (`y[data]`), and a vector by a number "
+            "(`v[0]`) or sliced (`v[0:8]`)",
+            "read data as `ARG[PLATE]` inside the plate; entry i of a vector is `v[i]`, entries i..j-1 `v[i:j]`",
+        )
+        return N.Slice(value, None, None, _span(meta))  # stands in (already reported)
+
+    @v_args(inline=True)
+    def slice_bounds(self, start, _colon, stop):
+        return SliceBounds(start, stop)
 
     @v_args(inline=True, meta=True)
     def plate_opt(self, meta, name, _eq, value):
@@ -320,6 +341,14 @@ class GuideHead(Record):
     name_span: N.Span
     args: tuple[N.Name, ...] | None
     span: N.Span
+
+
+class SliceBounds(Record):
+    """The ``i:j`` of a slice, before the builder knows what it slices."""
+
+    __slots__ = ("start", "stop")
+    start: N.Expr | None
+    stop: N.Expr | None
 
 
 class PlateHead(Record):

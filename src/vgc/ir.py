@@ -24,6 +24,7 @@ class Kind(enum.Enum):
     LATENT = "latent"  # a target of a transform
     LET = "let"
     ARG = "arg"  # a model argument
+    NET = "net"  # a network (`net NAME = mlp(...)`): applied, never a value
     BROKEN = "broken"  # defined by a statement that did not parse
 
 
@@ -170,7 +171,8 @@ class LetIR(Record):
 class GuideIR:
     """One checked guide, ready for code generation."""
 
-    __slots__ = ("args", "auxiliary", "head", "indexed", "info", "items", "name", "supports", "symbols")
+    __slots__ = ("args", "auxiliary", "head", "indexed", "info", "items", "name", "net_lines", "nets", "supports",
+                 "symbols")
 
     def __init__(self, name: str, args: tuple[str, ...] | None, head: N.Span | None = None):
         self.name = name
@@ -185,6 +187,8 @@ class GuideIR:
         self.info: dict[int, tuple] = {}
         # name -> supports.Support of every param, draw and transformed latent (one value's entries)
         self.supports: dict[str, object] = {}
+        self.nets: dict[str, object] = {}  # name -> networks.NetIR of each declared network
+        self.net_lines: dict[str, int] = {}  # name -> line of every top-level `net` (applied before it: VG215)
 
     def walk(self):
         """Every IR record, plates before their bodies, in source order."""
@@ -251,7 +255,11 @@ def sites(guide: GuideIR) -> list[Site]:
     """Every site of a checked guide, in source order."""
     out = []
     for it in guide.walk():
-        if isinstance(it, ParamIR):
+        if type(it).__name__ == "NetIR":  # networks.NetIR (that module imports this one)
+            for pname, shape in it.params():
+                out.append(Site(pname, SiteKind.PARAM, shape, None if shape is None else len(shape), Layout(),
+                                False, it.stmt.span, it.stmt.name_span, (), guide.supports.get(pname)))
+        elif isinstance(it, ParamIR):
             s = it.stmt
             out.append(Site(s.name, SiteKind.PARAM, it.shape, None if it.shape is None else len(it.shape),
                             it.layout, False, s.span, s.name_span, (), guide.supports.get(s.name)))

@@ -185,7 +185,20 @@ class Index(Node):
     span: Span
 
 
-Expr = Number | Name | BinOp | UnaryOp | Transpose | Call | Vector | Index
+class Slice(Node):
+    """``value[start:stop]``: entries start..stop-1 of a vector (either bound may be omitted), or with
+    ``single`` ``value[start]``: entry ``start``, a scalar."""
+
+    __slots__ = ("value", "start", "stop", "span", "single")
+    _defaults: ClassVar[dict] = {"single": False}
+    value: Expr
+    start: Expr | None
+    stop: Expr | None
+    span: Span
+    single: bool
+
+
+Expr = Number | Name | BinOp | UnaryOp | Transpose | Call | Vector | Index | Slice
 
 
 def children(e: Expr) -> tuple:
@@ -199,6 +212,8 @@ def children(e: Expr) -> tuple:
         return e.items
     if t is Call:
         return e.args + tuple(k.value for k in e.kwargs) if e.kwargs else e.args
+    if t is Slice:
+        return tuple(x for x in (e.value, e.start, e.stop) if x is not None)
     return ()
 
 
@@ -282,6 +297,16 @@ class Let(Node):
     span: Span
 
 
+class Net(Node):
+    """``net NAME = mlp(SIZES..., act=ACT)`` or ``net NAME = module(ARG)``: a network, applied as ``NAME(x)``."""
+
+    __slots__ = ("name", "name_span", "spec", "span")
+    name: str
+    name_span: Span
+    spec: Expr  # a Call of mlp or module when well formed (the checker says what else it is)
+    span: Span
+
+
 class ExprStmt(Node):
     """A bare expression (only ``factor(...)`` is ever written so; it is rejected)."""
 
@@ -314,7 +339,7 @@ class Plate(Node):
     span: Span
 
 
-Stmt = Param | Sample | Assign | Let | ExprStmt | BadStmt | Plate
+Stmt = Param | Sample | Assign | Let | Net | ExprStmt | BadStmt | Plate
 
 
 class GuideDef(Node):

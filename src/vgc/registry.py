@@ -115,6 +115,11 @@ MIX = "Mix"
 FACTOR = "factor"
 LEN = "len"  # only as a plate's size: `plate data(len(y))`
 PLATE_OPTIONS = ("subsample", "dim")  # `plate NAME(SIZE, subsample=K, dim=D)`; not reserved words
+MLP = "mlp"  # `net NAME = mlp(SIZES..., act=ACT)`
+MODULE = "module"  # `net NAME = module(ARG)`: a Flax or Equinox module passed as a guide argument
+CONCAT = "concat"  # `concat(a, b, ...)`: vectors joined
+# The activations an `mlp` takes (JAX's `jax.nn` elementwise functions of the same names); relu is the default.
+ACTIVATIONS = ("relu", "softplus", "tanh", "sigmoid", "elu", "gelu", "silu")
 
 
 class FuncSpec(Record):
@@ -201,7 +206,7 @@ CONSTRAINTS: dict[str, ConstraintSpec] = {
     ]
 }
 
-KEYWORDS = ("param", "let", "guide", "plate")
+KEYWORDS = ("param", "let", "guide", "plate", "net")
 
 
 def highlight_words() -> dict[str, tuple[str, ...]]:
@@ -210,7 +215,8 @@ def highlight_words() -> dict[str, tuple[str, ...]]:
 
     ``invalid`` are names the checker always refuses in a guide: ``factor`` (VG301), improper (VG303)
     and discrete (VG304) families. ``function`` includes ``len`` (valid only as a plate's size, but a
-    function wherever it is called). ``plate_option`` are the plate's option names, which are not
+    function wherever it is called), the network words ``mlp``, ``module`` and ``concat`` and the activations
+    an mlp takes. ``plate_option`` are the plate's option names, which are not
     reserved: editors highlight them only as an option in a plate header (``subsample=K``), every other
     class wherever it appears. The mapping functions ``simplex``, ``ordered``, ``lower_cholesky`` and
     ``corr_cholesky`` are spelt like the constraints they map onto: each word has one class, so they are
@@ -219,7 +225,7 @@ def highlight_words() -> dict[str, tuple[str, ...]]:
     return {
         "keyword": tuple(KEYWORDS),
         "distribution": tuple(sorted([*DISTRIBUTIONS, MIX])),
-        "function": tuple(sorted({*FUNCTIONS, LEN} - set(CONSTRAINTS))),
+        "function": tuple(sorted({*FUNCTIONS, LEN, MLP, MODULE, CONCAT, *ACTIVATIONS} - set(CONSTRAINTS))),
         "constraint": tuple(sorted(CONSTRAINTS)),
         "invalid": tuple(sorted({FACTOR, *IMPROPER_DISTRIBUTIONS, *DISCRETE_DISTRIBUTIONS})),
         "plate_option": tuple(PLATE_OPTIONS),

@@ -27,6 +27,11 @@ def expr(e: N.Expr, parent: int = 0) -> str:
         return f"{e.func}({', '.join(parts)})"
     if isinstance(e, N.Index):
         return f"{e.name.id}[{e.plate.id}]"
+    if isinstance(e, N.Slice) and e.single:
+        return f"{expr(e.value, 5)}[{expr(e.start)}]"
+    if isinstance(e, N.Slice):
+        bounds = (expr(e.start) if e.start is not None else "") + ":" + (expr(e.stop) if e.stop is not None else "")
+        return f"{expr(e.value, 5)}[{bounds}]"
     if isinstance(e, N.Transpose):
         return expr(e.operand, 5) + "'"
     if isinstance(e, N.UnaryOp):
@@ -62,6 +67,8 @@ def stmt(s: N.Stmt) -> str:
         return f"{'[' + lhs + ']' if s.is_list else lhs} = {expr(s.value)}"
     if isinstance(s, N.Let):
         return f"let {s.name} = {expr(s.value)}"
+    if isinstance(s, N.Net):
+        return f"net {s.name} = {expr(s.spec)}"
     if isinstance(s, N.ExprStmt):
         return expr(s.expr)
     if isinstance(s, N.Plate):

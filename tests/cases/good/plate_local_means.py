@@ -11,8 +11,10 @@ def _subsample(size, k):
     """k distinct indices of range(size), every k-subset equally likely, in O(k^2) whatever
     the size (Floyd's algorithm); None (NumPyro draws them) when k^2 >= size or without a key.
     """
+    if k * k >= size:
+        return None
     key = numpyro.prng_key()
-    if key is None or k * k >= size:
+    if key is None:
         return None
 
     def step(i, chosen):
