@@ -146,3 +146,32 @@ def test_fit_report_shows_array_params_by_shape_not_entries():
     text = fitting._param_text(np.arange(64 * 32, dtype=float).reshape(64, 32))
     assert text == "array (64, 32): mean 1024, sd 591.2, min 0, max 2047"
     assert fitting._param_text(np.array([1.0, 2.0])) == "[1. 2.]"
+
+
+@pytest.mark.slow
+def test_init_amortize_writes_an_mlp_guide_that_fits(capsys, tmp_path):
+    """`vgc init --amortize`: the subsampled plate's local latents (a real z and a positive s) get their
+    locations and log-scales from an mlp of the datum; the guide passes its own check and fits."""
+    from vgc import cli
+
+    y = np.asarray(local_data())
+    data, guide = tmp_path / "y.npz", tmp_path / "guide.vg"
+    np.savez(data, y=y)
+    spec = f"{Path(__file__).resolve().parent / 'nets' / 'local_models.py'}:local_scales"
+    assert cli.main(["init", "--model", spec, "--data", str(data), "--arg", "batch=100", "--amortize",
+                     "-o", str(guide)]) == 0
+    lines = [ln.strip() for ln in guide.read_text().splitlines()]
+    assert lines[lines.index("guide local_scales_guide(y, batch) {") + 1].startswith(
+        "net data_enc = mlp(1, 32, 4, act=softplus)")
+    assert "plate data(len(y), subsample=batch) {" in lines and "h = data_enc([y[data]])" in lines
+    assert "z ~ Normal(h[0], exp(h[1]))" in lines and "s_raw ~ Normal(h[2], exp(h[3]))" in lines
+    assert "s = exp(s_raw)" in lines and not any(ln.startswith("param z_") for ln in lines)
+    capsys.readouterr()
+    out = tmp_path / "params.npz"
+    assert cli.main(["fit", str(guide), "--model", spec, "--data", str(data), "--arg", "batch=100",
+                     "--steps", "2000", "--eval-particles", "200", "--out", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "data_enc.w0 = array (1, 32)" in report  # arrays by shape, not entries
+    fitted = np.load(out)
+    assert abs(float(fitted["mu_loc"]) - float(np.mean(y))) < 0.1
+    assert fitted["data_enc.w0"].shape == (1, 32) and fitted["data_enc.w1"].shape == (32, 4)

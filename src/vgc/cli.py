@@ -152,7 +152,7 @@ def cmd_init(args) -> int:
 
     model, data = _model_inputs(args)
     try:
-        text = write_guide(model, (), data, name=args.name, source=args.model)
+        text = write_guide(model, (), data, name=args.name, source=args.model, amortize=args.amortize)
     except ModelError as e:
         raise _Usage(str(e)) from None
     if args.output:
@@ -322,6 +322,9 @@ def build_parser():
     i.add_argument("--arg", action="append", metavar="NAME=VALUE",
                    help="one more keyword argument for the model: an int, float or bool (repeatable)")
     i.add_argument("--name", metavar="NAME", help="the guide's name (default: the model's name + _guide)")
+    i.add_argument("--amortize", action="store_true",
+                   help="give the local latents of each subsampled plate their locations and scales from an mlp "
+                   "of the datum the plate observes (an amortized guide)")
     i.add_argument("-o", "--output", metavar="OUT.vg", help="write here (atomically) instead of stdout")
     i.set_defaults(run=cmd_init)
     t = sub.add_parser("fit", help="fit a guide to a NumPyro model with SVI (and compare it with autoguides)")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 from . import compiler
 from .diagnostics import render
@@ -139,13 +140,16 @@ def _bounds(site: ModelSite, fn) -> tuple[float, float]:
 
 
 def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, name: str | None = None,
-                source: str = "") -> str:
+                source: str = "", amortize: bool = False) -> str:
     """VG source of a starting guide for ``model`` called with ``args``/``kwargs`` (``source`` names the model
     in the header comment); raises :class:`ModelError` when the model fails or has a latent vgc cannot map
-    (discrete, or a support without a VG map)."""
+    (discrete, or a support without a VG map). ``amortize``: the local latents of each subsampled plate get
+    their locations and scales from an ``mlp`` of the datum the plate observes (see :func:`_amortized`)."""
     kwargs = dict(kwargs or {})
     traced, tr, draws = _medians(model, args, kwargs)
     w = _GuideWriter(model, args, kwargs, traced, tr, draws)
+    if amortize:
+        w.encoders = _amortized(w)
     w.enumerated([s for s in traced.sites.values() if s.kind == "latent" and s.enumerated])
     for site in traced.sites.values():
         if site.kind == "latent" and not site.auxiliary and not site.enumerated:
@@ -154,7 +158,12 @@ def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, n
     w.enter(None)
     doc = ("# A starting guide" + (f" for {source}" if source else "") + ", written by `vgc init`: every latent\n"
            "# of the model gets a learnable draw mapped onto its support (AutoNormal's family).\n"
-           "# Give it structure, then check it with `vgc check --model`.\n")
+           + ("# The local latents of subsampled plates are amortized: a network of the datum gives\n"
+              "# their locations and log-scales.\n" if w.encoders else "")
+           + "# Give it structure, then check it with `vgc check --model`.\n")
+    nets = [f"net {e.net} = mlp({', '.join(map(str, e.sizes))}, act=softplus)  # {p}'s datum -> locations, log-scales"
+            for p, e in w.encoders.items()]
+    w.lines[:0] = [f"  {line}" for line in nets]
     gname = name or (getattr(model, "__name__", "model") + "_guide")
     header = f"guide {gname}" + (f"({', '.join(w.arg_names)})" if w.arg_names is not None else "") + " {"
     text = doc + header + "\n" + "\n".join(w.lines) + "\n}\n"
@@ -190,6 +199,8 @@ class _GuideWriter:
         self.taken = set(traced.sites) | set(traced.plates) | set(self.arg_names or ())
         self.lines: list[str] = []
         self.open: list[tuple[str, int]] = []  # (name, dim) of the open plates, outermost first
+        self.encoders: dict[str, Encoder] = {}  # subsampled plate -> its amortizing network (--amortize)
+        self.slots: dict[str, tuple[int, int]] = {}  # amortized latent -> (offset, width) of its location
 
     def line(self, text: str) -> None:
         self.lines.append("  " * (len(self.open) + 1) + text)
@@ -222,6 +233,9 @@ class _GuideWriter:
             opts += "" if pdim == auto else f", dim={pdim}"
             self.line(f"plate {pname}({self.size(mp.size)}{opts}) {{")
             self.open.append((pname, pdim))
+            enc = self.encoders.get(pname)
+            if enc is not None:  # the network's output for this step's elements, sliced by the latents below
+                self.line(f"{enc.out} = {enc.net}({enc.datum})")
 
     def enumerated(self, found: list[ModelSite]) -> None:
         """A comment line per site the model enumerates (the guide has none for it); a run of more than four
@@ -240,6 +254,21 @@ class _GuideWriter:
             where = f" in {', '.join(p for p, _ in plates)}" if plates else ""
             self.line(f"# {which}: {family}, {k} values{where}: the model enumerates and sums "
                       f"{'it' if len(names) == 1 else 'them'} out (TraceEnum_ELBO); no guide site")
+
+    def amortized(self, site: ModelSite, fn, kind: str) -> None:
+        """A local latent whose location and scale are its plate's network's outputs (``h[i]``, ``exp(h[j])``)."""
+        enc = self.encoders[site.plates[0][0]]
+        offset, width = self.slots[site.name]
+        if site.event_shape:
+            loc, scale = f"{enc.out}[{offset}:{offset + width}]", f"{enc.out}[{offset + width}:{offset + 2 * width}]"
+        else:
+            loc, scale = f"{enc.out}[{offset}]", f"{enc.out}[{offset + 1}]"
+        if site.support.name() == "real":
+            self.line(f"{site.name} ~ Normal({loc}, exp({scale}))")
+            return
+        raw = self.fresh(f"{site.name}_raw")
+        self.line(f"{raw} ~ Normal({loc}, exp({scale}))")
+        self.line(f"{site.name} = {_map(site, fn, raw)}")
 
     def latent(self, site: ModelSite) -> None:
         """A learnable draw for one latent, mapped onto its support."""
@@ -273,6 +302,9 @@ class _GuideWriter:
         if kind not in ("interval", "ordered_vector", "lower_cholesky", "corr_cholesky"):
             raise ModelError(f"vgc init cannot write a guide for '{site.name}': support {support} has no VG map yet")
         unconstrained = self.draws[site.name]  # (draws, *batch, *unconstrained event)
+        if site.name in self.slots:
+            self.amortized(site, fn, kind)
+            return
         if kind != "interval":  # the unconstrained vector is shorter than the value
             elem = unconstrained.shape[1 + len(site.batch_shape):]
         shape = f"[{', '.join(str(d) for d in elem)}]" if elem else ""
@@ -286,6 +318,62 @@ class _GuideWriter:
         raw = self.fresh(f"{site.name}_raw")
         self.line(f"{raw} ~ Normal({loc}, {scale}){suffix}")
         self.line(f"{site.name} = {_map(site, fn, raw)}")
+
+
+class Encoder(NamedTuple):
+    """The network that amortizes a subsampled plate's local latents: its name, the value it computes per
+    element (``h``), the datum it reads (``y[data]``, or ``[y[data]]`` for a scalar datum) and its sizes."""
+
+    net: str
+    out: str
+    datum: str
+    sizes: tuple[int, ...]
+
+
+HIDDEN = 32  # the encoder's hidden width: enough for a location-scale map of a low-dimensional datum
+
+
+def _amortized(w: _GuideWriter) -> dict[str, Encoder]:
+    """For each subsampled plate, an ``mlp`` from the datum it observes (the argument whose rows at the plate's
+    indices are an observed site's value) to the location and the log-scale of each local latent drawn only in
+    that plate with a real or interval support (the others keep their per-element params). Records each
+    latent's slot in ``w.slots``."""
+    import numpy as np
+
+    out: dict[str, Encoder] = {}
+    for pname, plate in w.traced.plates.items():
+        if plate.subsample == plate.size or w.arg_names is None:
+            continue
+        idx = np.asarray(w.tr[pname]["value"])
+        datum = None
+        for site in w.traced.sites.values():
+            if site.kind != "observed" or pname not in [p for p, _ in site.plates]:
+                continue
+            value = np.asarray(w.tr[site.name]["value"])
+            for arg, given in w.given.items():
+                a = np.asarray(given) if hasattr(given, "shape") else None
+                if a is not None and a.ndim in (1, 2) and len(a) == plate.size and \
+                        a[idx].shape == value.shape and np.allclose(a[idx], value):
+                    datum = (arg, a.shape[1:])
+                    break
+            if datum:
+                break
+        if datum is None:
+            continue
+        offset = 0
+        for site in w.traced.sites.values():
+            local = site.kind == "latent" and not site.enumerated and not site.auxiliary and \
+                [p for p, _ in site.plates] == [pname]
+            if local and site.support is not None and site.support.kind == "interval" and len(site.event_shape) <= 1:
+                width = int(np.prod(site.event_shape)) if site.event_shape else 1
+                w.slots[site.name] = (offset, width)
+                offset += 2 * width
+        if offset:
+            arg, shape = datum
+            inp = f"{arg}[{pname}]" if shape else f"[{arg}[{pname}]]"
+            width = shape[0] if shape else 1
+            out[pname] = Encoder(w.fresh(f"{pname}_enc"), w.fresh("h"), inp, (width, HIDDEN, offset))
+    return out
 
 
 def _map(site: ModelSite, fn, raw: str) -> str:
