@@ -22,6 +22,11 @@ what matters — absolute times vary with the machine. Exit status is non-zero o
 (e.g. the generated file does not compile cleanly), never on missing the target.
 
     python bench/compile_throughput.py [--statements 5000] [--repeats 5] [--profile] [--write FILE] [--no-plates]
+                                       [--networks]
+
+``--networks`` puts an amortized group after the first in every guide block: ``net encI = mlp(2, 8, 2 * 2, act=tanh)``
+applied per element of a subsampled plate to ``concat([y[ndI]], [xI])`` (xI a global latent), its output sliced (``h[0:2]``,
+``h[2:4]``, ``h[0]``, ``h[3]``) into two local draws' parameters.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ TARGET = 2.0  # full compile time ≤ TARGET × bare parse time
 # ------------------------------------------------------------------ the generated program
 
 
-def generate(n_statements: int, plates: bool = True) -> str:
+def generate(n_statements: int, plates: bool = True, networks: bool = False) -> str:
     """A deterministic VG program of exactly ``n_statements`` statements that compiles without errors
     or warnings (plate and guide headers and closing braces are not counted as statements).
 
@@ -54,6 +59,7 @@ def generate(n_statements: int, plates: bool = True) -> str:
     groups at its top level and plate groups between them; without, the blocks are bare statements
     (the program measured before VG had plates; byte for byte the same when the first block is
     complete). The rest is padded with single draws ``padN ~ Normal(m, s)`` of params defined earlier.
+    ``networks`` adds to each guide block an ``mlp`` applied per element of a subsampled plate.
     """
     if n_statements < _FIRST_GROUP:
         raise ValueError(f"the program needs at least {_FIRST_GROUP} statements")
@@ -78,7 +84,7 @@ def generate(n_statements: int, plates: bool = True) -> str:
     guides: list[list[str]] = []  # the bodies
     while count < n_statements:
         body: list[str] = []
-        for group in _plate_block(i):
+        for group in _plate_block(i, networks):
             size = sum(_stmts(line) for line in group)
             if count + size > n_statements:
                 if not body:  # not even this block's first group fits: pad the previous guide
@@ -147,13 +153,23 @@ def _block(i: int) -> list[list[str]]:
     ]
 
 
-def _plate_block(i: int) -> list[list[str]]:
+def _plate_block(i: int, networks: bool = False) -> list[list[str]]:
     """One block for the body of ``guide gI(K, y)``: the groups of :func:`_block` with plate groups
-    and ``: batch`` draws between them (each after the groups whose names it uses)."""
+    and ``: batch`` draws between them (each after the groups whose names it uses); with ``networks``, an
+    amortized group too: an ``mlp`` of the datum and a global latent, sliced into a local draw's parameters."""
     f = 0.1 + (i % 10) * 0.05
     loc_scale, elementwise, rotated, families, affine, mixture = _block(i)
+    net = [
+        f"net enc{i} = mlp(2, 8, 2 * 2, act=tanh)",
+        f"plate nd{i}(len(y), subsample=10) {{",
+        f"  h{i} = enc{i}(concat([y[nd{i}]], [x{i}]))",
+        f"  zn{i} ~ Normal(h{i}[0:2], exp(h{i}[2:4]))",
+        f"  wn{i} ~ Normal(h{i}[0], exp(h{i}[3]))",
+        "}",
+    ]
     return [
         loc_scale,
+        *([net] if networks else []),
         # per-element transform in a plate sized by an argument, and a vector per element
         [
             f"plate groups{i}(K) {{",
@@ -201,7 +217,7 @@ def _plate_block(i: int) -> list[list[str]]:
 
 
 _FIRST_GROUP = 4  # statements in a block's first group (location-scale)
-_STMT_KINDS = frozenset({"param_stmt", "let_stmt", "sample_stmt", "assign_stmt", "expr_stmt"})
+_STMT_KINDS = frozenset({"param_stmt", "let_stmt", "net_stmt", "sample_stmt", "assign_stmt", "expr_stmt"})
 
 
 def _stmts(line: str) -> int:
@@ -250,13 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="generate the old program of bare statements, without guide blocks, plates or `: batch` draws",
     )
+    ap.add_argument("--networks", action="store_true", help="add an amortized mlp group to every guide block")
     args = ap.parse_args(argv)
     if args.statements < _FIRST_GROUP:
         ap.error(f"--statements must be at least {_FIRST_GROUP}")
 
     from vgc import compiler, parser
 
-    text = generate(args.statements, plates=args.plates)
+    text = generate(args.statements, plates=args.plates, networks=args.networks)
     n_stmts = count_statements(text)
     n_lines = text.count("\n")
     assert n_stmts == args.statements, (n_stmts, args.statements)

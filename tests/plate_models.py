@@ -190,6 +190,37 @@ def local_means_hand_misaligned(y):
     _local_means_guide(y, shift=1)
 
 
+MLP_MEANS_VG = """\
+guide mlp_means(y) {
+  param m = 0.0; param s = 1.0 : positive
+  mu ~ Normal(m, s)
+  net enc = mlp(2, 16, 2, act=tanh)
+  plate data(len(y), subsample=100) {
+    h = enc(concat([y[data]], [mu]))
+    z ~ Normal(h[0], exp(h[1]))
+  }
+}
+"""
+
+
+def mlp_means_hand(y):
+    """MLP_MEANS_VG by hand: the encoder's params (LeCun-normal weights from their keys, zero biases) and
+    the network of (y_i, mu) per element."""
+    from jax.nn.initializers import lecun_normal
+
+    m = numpyro.param("m", 0.0)
+    s = numpyro.param("s", 1.0, constraint=constraints.positive)
+    mu = numpyro.sample("mu", dist.Normal(m, s))
+    w0 = numpyro.param("enc.w0", lambda key: lecun_normal()(key, (2, 16)))
+    b0 = numpyro.param("enc.b0", jnp.zeros(16))
+    w1 = numpyro.param("enc.w1", lambda key: lecun_normal()(key, (16, 2)))
+    b1 = numpyro.param("enc.b1", jnp.zeros(2))
+    with subsampled_plate("data", len(y), SUBSAMPLE) as idx:
+        x = jnp.stack([y[idx], jnp.broadcast_to(mu, idx.shape)], axis=-1)
+        h = jnp.tanh(x @ w0 + b0) @ w1 + b1
+        numpyro.sample("z", dist.Normal(h[..., 0], jnp.exp(h[..., 1])))
+
+
 PER_DATUM_VG = """\
 guide per_datum(y) {
   param m = 0.0; param s = 1.0 : positive
