@@ -24,9 +24,9 @@ what matters — absolute times vary with the machine. Exit status is non-zero o
     python bench/compile_throughput.py [--statements 5000] [--repeats 5] [--profile] [--write FILE] [--no-plates]
                                        [--networks]
 
-``--networks`` puts an amortized group after the first in every guide block: ``net encI = mlp(2, 8, 2 * 2, act=tanh)``
-applied per element of a subsampled plate to ``concat([y[ndI]], [xI])`` (xI a global latent), its output sliced (``h[0:2]``,
-``h[2:4]``, ``h[0]``, ``h[3]``) into two local draws' parameters.
+``--networks`` puts an amortized group after the first in every guide block: ``net encI = mlp(2, 8, 2 * 2,
+act=tanh)`` applied per element of a subsampled plate to ``concat([y[ndI]], [xI])`` (xI a global latent), its
+output sliced (``h[0:2]``, ``h[2:4]``, ``h[0]``, ``h[3]``) into two local draws' parameters.
 """
 
 from __future__ import annotations
