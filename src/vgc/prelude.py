@@ -2,7 +2,7 @@
 
 :mod:`vgc.codegen` emits the guide functions and records which imports and helpers they use; this module
 writes only those, in a fixed order, so the output stays deterministic and minimal. The helpers are
-straight-line code the runtime's checks accept (no loops, comprehensions or builtins: see
+code the runtime's checks accept (no Python loops, comprehensions or builtins: see
 :func:`vgc.runtime._confined`).
 """
 
