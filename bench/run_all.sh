@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Run the three vgc benchmarks in sequence. Each prints a table and PASS/MISS against its target;
+# Run the four vgc benchmarks in sequence. Each prints a table and PASS/MISS against its target;
 # the script fails only if a benchmark errors (a missed target is not an error).
 # Usage: bench/run_all.sh [python]     (default: python on PATH; extra args are not forwarded)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${1:-python}"
 status=0
-for b in compile_throughput check_startup svi_step; do
+for b in compile_throughput check_startup svi_step fit_loop; do
     echo "=================================================================== bench/$b.py"
     rc=0
     "$PY" "bench/$b.py" || rc=$?

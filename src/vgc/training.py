@@ -1,10 +1,12 @@
 """Phase 6 (training): the SVI loop of ``vgc fit``, its progress display and its NaN stop.
 
-SVI runs in jitted chunks of steps (``lax.scan``), so a progress display costs one host sync per chunk,
-not per step. Each step's result is kept only when its loss and the updated params are finite: the first
-non-finite step freezes the state, so the params handed back are those of the last finite step, and
-:func:`offending_sites` says which site's log-density was not finite there. Ctrl-C ends the loop the same
-way, keeping the last finished chunk.
+SVI runs in jitted chunks of steps (one compiled loop, :func:`chunk_runner`), so a progress display costs one
+host sync per chunk, not per step. A step is kept only when its loss and the updated params are finite: the
+run stops at the first step that is not, so the params handed back are those of the last finite step, and
+:func:`offending_sites` says which site's log-density was not finite there. The chunks run unchecked, as fast
+as ``SVI.run``'s own loop; the check is on the host, once per chunk, and only a chunk that fails it is taken
+again, one step at a time, to find the step (:func:`first_bad_step`). Ctrl-C ends the loop too, keeping the
+last finished chunk.
 """
 
 from __future__ import annotations
@@ -43,10 +45,14 @@ class Trained(NamedTuple):
 
 def train(svi: SVI, args: tuple, kwargs: dict, steps: int, seed: int, name: str, progress: str) -> Trained:
     """Run ``steps`` SVI steps from ``svi.init(PRNGKey(seed))``, showing ``progress`` ("bar", "lines" or
-    "none"); stop at the first non-finite step or at Ctrl-C, keeping the last finite state."""
+    "none"); stop at the first non-finite step or at Ctrl-C, keeping the last finite state.
+
+    The state and the count of steps done change together, once a chunk is complete, so Ctrl-C keeps the
+    last whole chunk.
+    """
     start = time.perf_counter()
     state = svi.init(jax.random.PRNGKey(seed), *args, **kwargs)
-    chunk = max(1, min(200, steps // 100))
+    chunk = chunk_size(steps)
     run = chunk_runner(svi, args, kwargs, chunk)
     losses: list[np.ndarray] = []
     stopped = None
@@ -55,15 +61,15 @@ def train(svi: SVI, args: tuple, kwargs: dict, steps: int, seed: int, name: str,
     try:
         while done < steps:
             limit = min(chunk, steps - done)
-            state, chunk_losses, bad = run(state, jnp.int32(limit))
-            chunk_losses = np.asarray(chunk_losses)
-            bad = int(bad)
-            taken = limit if bad < 0 else bad
-            losses.append(chunk_losses[:taken])
-            done += taken
-            bar.update(done, chunk_losses[:taken])
-            if bad >= 0:
-                loss = float(chunk_losses[bad])
+            new, chunk_losses = run(state, np.int32(limit))
+            chunk_losses, params = jax.device_get((chunk_losses, svi.optim.get_params(new.optim_state)))  # one sync
+            chunk_losses, loss = chunk_losses[:limit], None
+            if not all_finite(chunk_losses, params):
+                new, chunk_losses, loss = first_bad_step(svi, run, state, limit)
+            state, done = new, done + len(chunk_losses)
+            losses.append(chunk_losses)
+            bar.update(done, chunk_losses)
+            if loss is not None:
                 stopped = nan_stop(svi, state, args, kwargs, done + 1, loss)
                 break
     except KeyboardInterrupt:
@@ -74,29 +80,61 @@ def train(svi: SVI, args: tuple, kwargs: dict, steps: int, seed: int, name: str,
     return Trained(state, all_losses, stopped, time.perf_counter() - start)
 
 
-def chunk_runner(svi: SVI, args: tuple, kwargs: dict, chunk: int):
-    """A jitted ``(state, limit) -> (state, losses, first bad index or -1)`` taking up to ``limit`` steps.
+def chunk_size(steps: int) -> int:
+    """Steps per jitted chunk: about a hundredth of the run (a hundred progress updates), at most 200, at
+    least 1. Each chunk costs one host round trip, about 0.2 ms on eight schools: over 20,000 steps, the 20 ms
+    or so that remain between ``vgc.fit`` and ``SVI.run``. Chunks of 1,000 steps were no faster there."""
+    return max(1, min(200, steps // 100))
 
-    The state only moves on while the loss and the new params are finite, so after the first bad step it
-    stays at the last finite one; the chunk length is fixed (``limit`` masks the tail) to compile once.
+
+def chunk_runner(svi: SVI, args: tuple, kwargs: dict, chunk: int):
+    """A jitted ``(state, limit) -> (state, losses)`` taking ``limit`` steps (at most ``chunk``).
+
+    A ``fori_loop`` with a traced bound (a while loop), so that any ``limit``, the last chunk's too, runs in
+    the one compiled program; ``losses`` has ``chunk`` entries, the first ``limit`` of them the steps' losses.
+    Nothing is checked in the loop: the caller checks a chunk's losses and last params on the host
+    (:func:`all_finite`). On eight schools, where XLA's compilation is most of a 20,000-step fit, masking the
+    state at every step (``jnp.where(finite, new, old)``) made this compile in 0.9 s instead of 0.55 s, and a
+    per-step finiteness flag alone still added about 7%.
     """
 
     @jax.jit
     def run(state, limit):
-        def body(carry, i):
-            state, bad = carry
-            new, loss = svi.update(state, *args, **kwargs)
-            leaves = jax.tree.leaves(svi.optim.get_params(new.optim_state))
-            finite = jnp.isfinite(loss) & jnp.all(jnp.stack([jnp.all(jnp.isfinite(p)) for p in leaves]))
-            go = (bad < 0) & (i < limit)
-            ok = go & finite
-            state = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, state)
-            return (state, jnp.where(go & ~finite, i, bad)), loss
+        def step(i, carry):
+            state, losses = carry
+            state, loss = svi.update(state, *args, **kwargs)
+            return state, losses.at[i].set(loss)
 
-        (state, bad), losses = jax.lax.scan(body, (state, jnp.int32(-1)), jnp.arange(chunk))
-        return state, losses, bad
+        # jnp.zeros: the default float dtype (float64 under x64), which holds any loss exactly
+        return jax.lax.fori_loop(0, limit, step, (state, jnp.zeros(chunk)))
 
     return run
+
+
+def all_finite(losses: np.ndarray, params) -> bool:
+    """Whether every step of a chunk was finite, from its losses and its last params (on the host).
+
+    The last params stand for all of the chunk's: vgc's optimizers (Adam, ClippedAdam) update them by adding a
+    step (x + Δx), and a non-finite number plus anything stays non-finite, so a param that is not finite after
+    some step is not finite at the end of the chunk.
+    """
+    return bool(np.isfinite(losses).all()) and all(np.isfinite(p).all() for p in jax.tree.leaves(params))
+
+
+def first_bad_step(svi: SVI, run, state, limit: int):
+    """A chunk that was not finite, again from its start ``state``, one step at a time up to its first
+    non-finite step: (the state before that step, the losses of the steps before it, its loss). The same
+    compiled program from the same state (which carries its rng_key) repeats the same steps exactly; should
+    every step come out finite after all, the chunk is kept whole (the loss is then None)."""
+    losses = []
+    for _ in range(limit):
+        new, loss = run(state, np.int32(1))
+        loss, params = jax.device_get((loss, svi.optim.get_params(new.optim_state)))
+        if not all_finite(loss[:1], params):
+            return state, np.asarray(losses, dtype=loss.dtype), float(loss[0])
+        state = new
+        losses.append(loss[0])
+    return state, np.asarray(losses, dtype=loss.dtype), None
 
 
 def nan_stop(svi: SVI, state, args, kwargs, step: int, loss: float) -> Stop:
