@@ -10,8 +10,6 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-import numpyro
-import numpyro.distributions as dist
 import pytest
 from numpyro.infer import SVI, Trace_ELBO
 
@@ -19,6 +17,7 @@ import vgc
 from vgc import fitting, training
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "nets"))
+import plate_models as pm
 import vae_models as V
 
 
@@ -64,12 +63,7 @@ def test_vae_guide_serves_images_it_has_not_seen():
     assert per_seen < 25.0  # measured 18.3 nats per image; the untrained guide gives about 43
 
 
-def local_means(y):
-    """Part 2's local-means model with a global mean: mu ~ N(0, 10), z_i ~ N(mu, 1), y_i ~ N(z_i, 0.5)."""
-    mu = numpyro.sample("mu", dist.Normal(0.0, 10.0))
-    with numpyro.plate("data", len(y), subsample_size=100) as idx:
-        z = numpyro.sample("z", dist.Normal(mu, 1.0))
-        numpyro.sample("y", dist.Normal(z, 0.5), obs=y[idx])
+local_means = pm.local_means_model  # Part 2's local means: mu ~ N(0, 10), z_i ~ N(mu, 1), y_i ~ N(z_i, 0.5)
 
 
 def local_data(n=5000):
