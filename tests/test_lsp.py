@@ -378,7 +378,8 @@ def test_hover_plates_never_raise_on_broken_headers():
 
 
 def sorted_labels(text: str, line: int, character: int) -> list[str]:
-    return sorted(set(labels(text, line, character)) - set(lsp.R.FUNCTIONS) - set(lsp.R.DISTRIBUTIONS) - {"Mix"})
+    registry = {*lsp.R.FUNCTIONS, *lsp.R.DISTRIBUTIONS, "Mix", lsp.R.MLP, lsp.R.CONCAT}
+    return sorted(set(labels(text, line, character)) - registry)
 
 
 SCOPES = """\
@@ -923,3 +924,31 @@ async def test_server_takes_the_model_from_settings(client_settings: LanguageCli
     await published(client, lambda: client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"vg": {"model": "", "server": {"command": ["vgc", "lsp"]}}})))
     assert found(client, lonely) == []
+
+
+VAE = """guide vae(x, batch) {
+  net enc = mlp(64, 128, 2 * 8, act=softplus)
+  plate data(len(x), subsample=batch) {
+    h = enc(x[data])
+    z ~ Normal(h[0:8], exp(h[8:16]))
+  }
+}
+"""
+
+
+def test_hover_on_a_network_shows_its_layers_widths_and_params():
+    at_declaration = hover_text(VAE, 1, 7)
+    at_application = hover_text(VAE, 3, 9)
+    assert at_declaration == at_application
+    assert "**network** `enc`: mlp 64 → 128 → 16, softplus, 10,384 params." in at_declaration
+    assert "`enc.w0` (64, 128)" in at_declaration and "`enc.b1` (16,)" in at_declaration
+    assert "multilayer perceptron" in hover_text(VAE, 1, 13)  # `mlp`
+    assert hover_text(VAE, 1, 2).startswith("**net** (keyword)")
+
+
+def test_completion_of_activations_and_network_names():
+    text = "guide g(x) {\n  net enc = mlp(4, 2, act=\n}\n"
+    assert labels(text, 1, 26) == ["relu", "softplus", "tanh", "sigmoid", "elu", "gelu", "silu"]
+    inside = labels(VAE, 4, 4)
+    assert "enc" in inside and "mlp" in inside and "concat" in inside
+    assert {i.label: i.detail for i in lsp.completions(VAE, pos(4, 4))}["enc"] == "network"

@@ -408,6 +408,9 @@ def model_diagnostics(result: compiler.Result, chosen: ModelSettings, path: str,
 _RANK = {0: "a scalar", 1: "a vector", 2: "a matrix"}
 
 KEYWORD_DOCS = {
+    "net": "`net NAME = mlp(SIZES..., act=ACT)` — a network (an amortized guide's encoder): the first size is "
+    "the input width, the last the output width; apply it as `NAME(x)`, per element inside a plate. Its "
+    "output parameterizes draws and is never a site.",
     "param": "`param NAME[SHAPE] = INIT : CONSTRAINT` — a learnable parameter (`numpyro.param`); "
     "every part after the name is optional.",
     "let": "`let NAME = EXPR` — a local value, never a site.",
@@ -486,6 +489,25 @@ def constraint_markdown(spec: R.ConstraintSpec) -> str:
     return f"```vg\nparam NAME : {sig}\n```\nConstraint `{sig}`: {spec.doc}."
 
 
+NETWORK_DOCS = {
+    R.MLP: "`mlp(SIZES..., act=ACT)` — a multilayer perceptron, declared with `net NAME = mlp(...)`: the input "
+    "width, the hidden widths, the output width; `act` between layers (default `relu`), the last layer linear.",
+    R.MODULE: "`module(ARG)` — a Flax or Equinox network passed as a guide argument (not supported yet: VG212).",
+    R.CONCAT: "`concat(a, b, ...)` — vectors joined end to end (a scalar is `[mu]`).",
+    **{a: f"`{a}` — an activation an `mlp` takes (`act={a}`: JAX's `jax.nn.{a}`)." for a in R.ACTIVATIONS
+       if a not in R.FUNCTIONS},
+}
+
+
+def net_markdown(net) -> str:
+    """Hover text of a network the guide declares: its layers, widths and number of params."""
+    from . import unparse as U
+
+    params = ", ".join(f"`{n}` {s if s is not None else '?'}" for n, s in net.params())
+    return (f"```vg\n{U.stmt(net.stmt)}\n```\n**network** `{net.name}`: {net.describe()}.\n\n"
+            f"params: {params}")
+
+
 def registry_markdown(name: str) -> str | None:
     """Hover text of a name VG knows (keyword, distribution, function, constraint, refused name)."""
     if name in KEYWORD_DOCS:
@@ -502,6 +524,8 @@ def registry_markdown(name: str) -> str | None:
         return constraint_markdown(R.CONSTRAINTS[name])
     if name == R.LEN:
         return LEN_DOC
+    if name in NETWORK_DOCS:
+        return NETWORK_DOCS[name]
     if name == R.FACTOR:
         return "`factor` is not a sampler: in a guide it only adds a term to the ELBO (VG301)."
     if name in R.IMPROPER_DISTRIBUTIONS:
@@ -905,6 +929,8 @@ def _program_markdown(text: str, source: Source, path: str, word: Word, at: tupl
                 if isinstance(x, N.Index) and _starts_at(x.plate.span, word):  # ARG[NAME]: the open plate NAME
                     plate = next((p for p in reversed(plates) if p.name == x.plate.id), None)
                     return None if plate is None else plate_markdown(g, plate)
+    if g is not None and word.text in g.nets:  # its declaration or an application `enc(x)`
+        return net_markdown(g.nets[word.text])
     if word.call or g is None:
         return None
     return symbol_markdown(g, word.text)
@@ -912,7 +938,8 @@ def _program_markdown(text: str, source: Source, path: str, word: Word, at: tupl
 
 # ---------------------------------------------------------------- completion
 
-_KIND_TEXT = {"param": "param", "random": "draw", "latent": "latent", "let": "let", "arg": "model argument"}
+_KIND_TEXT = {"param": "param", "random": "draw", "latent": "latent", "let": "let", "arg": "model argument",
+              "net": "network"}
 
 
 def _stmt_names(s: N.Stmt) -> list[tuple[str, str]]:
@@ -924,6 +951,8 @@ def _stmt_names(s: N.Stmt) -> list[tuple[str, str]]:
         return [(t.id, "latent") for t in s.targets]
     if isinstance(s, N.Let):
         return [(s.name, "let")]
+    if isinstance(s, N.Net):
+        return [(s.name, "net")]
     if isinstance(s, N.BadStmt):
         return [(n, "broken") for n in s.defines]
     return []
@@ -1106,6 +1135,9 @@ def completions(text: str, position: types.Position, encoding=UTF16) -> list[typ
             _item(c.name, types.CompletionItemKind.EnumMember, f"constraint: {c.doc}", constraint_markdown(c), 0)
             for c in R.CONSTRAINTS.values()
         ]
+    if re.search(r"\bact\s*=\s*$", lead):  # an mlp's activation
+        return [_item(a, types.CompletionItemKind.EnumMember, "activation", NETWORK_DOCS.get(a), 0)
+                for a in R.ACTIVATIONS]
     after_tilde = lead.endswith("~")
     dist_rank, other_rank = (0, 2) if after_tilde else (2, 1)
     items = []
@@ -1119,6 +1151,9 @@ def completions(text: str, position: types.Position, encoding=UTF16) -> list[typ
     for d in R.DISTRIBUTIONS.values():
         items.append(_item(d.name, types.CompletionItemKind.Class, d.signature(), dist_markdown(d), dist_rank))
     items.append(_item(R.MIX, types.CompletionItemKind.Class, "Mix(weights?, components...)", MIX_DOC, dist_rank))
+    for f in (R.MLP, R.CONCAT):
+        items.append(_item(f, types.CompletionItemKind.Function, NETWORK_DOCS[f].split(" — ")[0].strip("`"),
+                           NETWORK_DOCS[f], other_rank))
     if not lead or lead.endswith((";", "{", "}")):
         for k in R.KEYWORDS:
             items.append(_item(k, types.CompletionItemKind.Keyword, "keyword", KEYWORD_DOCS.get(k), 3))
