@@ -337,7 +337,8 @@ class GuideChecker:
         v = self.x.value(s.value)
         if self.errors_since(before):
             v = v._replace(error=True)
-        if not s.is_list and self.applies_network(s.value) and (not v.randoms or s.targets[0].id in self.guide_reads):
+        if self.guide.net_lines and not s.is_list and self.applies_network(s.value) and (
+                not v.randoms or s.targets[0].id in self.guide_reads):
             # A network computes the parameters of draws: its output is an ordinary value, never a site, and
             # `h = enc(x[data])` binds it as `let h = ...` does, even when its input reads earlier draws
             # (a conditional local guide). A name never read afterwards could only mean a site: a draw
@@ -656,7 +657,8 @@ def _check_body(reporter, name, args, body, span, numeric, head=None) -> GuideIR
     for s in body:  # a network applied above its declaration is VG215, not an unknown function
         if isinstance(s, N.Net):
             c.guide.net_lines.setdefault(s.name, s.span.line)
-    c.guide_reads = _reads(body)
+    if c.guide.net_lines:  # only networks need to know what is read later (see GuideChecker.assign)
+        c.guide_reads = _reads(body)
     for s in body:
         c.stmt(s)
     return c.finish(span)
