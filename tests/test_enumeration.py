@@ -231,6 +231,20 @@ def test_without_funsor_an_enumerated_model_is_a_fit_error_with_the_pip_hint(mon
         "pip install 'vgc[enum]'")
 
 
+def test_autocontinuous_guides_are_refused_beside_an_enumerating_model(capsys, tmp_path):
+    """NumPyro's TraceEnum_ELBO cannot fit AutoDiagonalNormal & co. (it raised KeyError 'data' deep inside):
+    a usage error up front instead."""
+    y, _ = gmm_setup(100)
+    with pytest.raises(vgc.FitError, match=r"TraceEnum_ELBO fits only AutoNormal.*drop AutoDiagonalNormal"):
+        vgc.fit(M.GMM_VG, M.gmm, y, steps=1, eval_particles=10, compare=["AutoNormal", "AutoDiagonalNormal"])
+    data, guide = tmp_path / "gmm.npz", tmp_path / "gmm.vg"
+    np.savez(data, y=np.asarray(y))
+    guide.write_text(M.GMM_VG)
+    status = cli.main(["fit", str(guide), "--model", f"{HERE / 'enum_models.py'}:gmm", "--data", str(data),
+                       "--steps", "1", "--compare", "AutoMultivariateNormal"])
+    assert status == 2 and "drop AutoMultivariateNormal" in capsys.readouterr().err
+
+
 def test_plan_finds_values_and_the_first_free_dim():
     y, _ = gmm_setup(50)
     plan = enumeration.plan(M.gmm, (y,))

@@ -206,6 +206,7 @@ def cmd_fit(args) -> int:
     guide = bind(result, source, args.guide, args.file)  # the model check refused an ambiguous or unknown name
     try:
         goal = fitting.objective(guide, model, (), data, args.elbo)  # TraceEnum_ELBO for an enumerating model
+        fitting.check_compare(goal, compare)
     except fitting.FitError as e:
         raise _Usage(str(e)) from None
     note = goal.note

@@ -159,6 +159,7 @@ def fit(guide, model: Callable, *args, steps: int = 2000, lr: float = 0.01, deca
             raise runtime.CompileError(found, guide.vg_source)
     show = training.progress_mode(progress)
     goal = objective(guide, model, args, kwargs, settings.elbo)
+    check_compare(goal, compare)
     result = fit_guide(guide, model, args, kwargs, settings, show, goal)
     for name in compare:
         if interrupted(result):
@@ -251,6 +252,17 @@ def objective(guide, model: Callable, args: tuple, kwargs: dict, requested: str 
 
 
 # ---------------------------------------------------------------- fitting one guide
+
+
+def check_compare(goal: Objective, compare) -> None:
+    """:class:`FitError` for an autoguide the objective cannot fit: NumPyro's TraceEnum_ELBO does not support
+    AutoContinuous guides (AutoDiagonalNormal, AutoMultivariateNormal, the flows), only AutoNormal."""
+    if not goal.plan.sites:
+        return
+    bad = [n for n in compare if ALIASES.get(n, n) != "AutoNormal"]
+    if bad:
+        raise FitError(f"the model enumerates discrete sites, and NumPyro's TraceEnum_ELBO fits only AutoNormal among "
+                       f"the autoguides (not AutoContinuous guides): drop {', '.join(bad)}")
 
 
 def fit_guide(guide, model: Callable, args: tuple, kwargs: dict, settings: Settings, progress: str,
