@@ -105,6 +105,7 @@ class GuideChecker:
                     self.scope.define(Sym(name, Kind.BROKEN, s.span, None, quiet=True, used=True))
 
     def applies_network(self, e: N.Expr) -> bool:
+        """Whether ``e`` applies a network this guide has declared (so far)."""
         return any(isinstance(x, N.Call) and x.func in self.guide.nets for x in N.walk(e))
 
     def let(self, s: N.Let, checked: Val | None = None) -> None:
