@@ -80,7 +80,7 @@ NO_PLAN = Plan((), -1)
 def plan(model: Callable, args: tuple = (), kwargs: dict | None = None) -> Plan:
     """Trace ``model`` once and find the sites it enumerates (the model already passed the model check, so
     tracing it succeeds; ``ImproperUniform`` sites get a value in their support, as in the check)."""
-    from .modelcheck import _improper_value, family
+    from .modelcheck import _improper_value, family, family_name
 
     model_trace = handlers.trace(
         handlers.seed(handlers.substitute(model, substitute_fn=_improper_value), rng_seed=0)
@@ -95,8 +95,7 @@ def plan(model: Callable, args: tuple = (), kwargs: dict | None = None) -> Plan:
         values = np.unique(np.asarray(fn.enumerate_support(expand=False)))
         subsampled = any(f.size != f.subsample_size for f in msg.get("cond_indep_stack") or ()
                          if getattr(f, "subsample_size", None) is not None)
-        kind = family(fn).removesuffix("Probs").removesuffix("Logits")  # CategoricalProbs: Categorical(probs=...)
-        found.append(Site(name, kind, values, tuple(np.shape(msg["value"])), subsampled))
+        found.append(Site(name, family_name(family(fn)), values, tuple(np.shape(msg["value"])), subsampled))
     first = min(dims, default=0) - 1
     return Plan(tuple(found), first)
 

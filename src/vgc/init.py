@@ -28,7 +28,7 @@ from typing import NamedTuple
 from . import compiler
 from .diagnostics import render
 from .fmt import format_source
-from .modelcheck import ModelError, ModelSite, Traced, _one_line, check, discrete_text, from_trace
+from .modelcheck import ModelError, ModelSite, Traced, _one_line, check, discrete_text, family_name, from_trace
 
 __all__ = ["ModelError", "write_guide"]
 
@@ -246,8 +246,7 @@ class _GuideWriter:
         for site in found:
             fn = self.tr[site.name]["fn"]
             k = len(set(np.asarray(fn.enumerate_support(expand=False)).reshape(-1).tolist()))
-            family = site.family.removesuffix("Probs").removesuffix("Logits")  # CategoricalProbs: Categorical(probs)
-            groups.setdefault((family, k, site.plates), []).append(site)
+            groups.setdefault((family_name(site.family), k, site.plates), []).append(site)
         for (family, k, plates), sites in groups.items():
             names = [s.name for s in sites]
             which = f"{names[0]}, ..., {names[-1]} ({len(names)} sites)" if len(names) > 4 else ", ".join(names)

@@ -206,6 +206,12 @@ def from_trace(tr: dict) -> Traced:
     return Traced(out, plates)
 
 
+def family_name(name: str) -> str:
+    """A family as users write it: NumPyro's ``CategoricalProbs``/``BernoulliLogits`` are ``Categorical(probs=...)``
+    and ``Bernoulli(logits=...)``."""
+    return name.removesuffix("Probs").removesuffix("Logits")
+
+
 def family(fn) -> str:
     """The class name of a distribution under its wrappers (``Independent``, ``Expanded``, ``Masked``)."""
     while type(fn).__name__ in ("ExpandedDistribution", "Independent", "MaskedDistribution") and hasattr(
@@ -258,7 +264,7 @@ def constraint_support(c) -> SP.Support | None:
 def discrete_text(ms: ModelSite) -> tuple[str, str]:
     """(message, hint) for a discrete latent the model does not enumerate: a VG guide draws only continuous
     values, so the model must sum it out, which it can do only for a finite support."""
-    family = ms.family.removesuffix("Probs").removesuffix("Logits")
+    family = family_name(ms.family)
     message = (f"the model's latent '{ms.name}' ({family}) is discrete and the model does not enumerate it: a VG "
                "guide draws only continuous values, so NumPyro would draw it from its prior")
     if ms.enumerable:

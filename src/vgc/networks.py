@@ -17,17 +17,14 @@ from .values import Val
 
 
 class NetIR(Record):
-    """A checked network: ``kind`` is ``"mlp"`` or ``"module"``; an mlp's ``sizes`` (the size expressions,
-    input first) with ``widths`` (their constant values, None for a guide argument's) and ``act``; a module's
-    guide argument ``module``."""
+    """A checked ``mlp``: its ``sizes`` (the size expressions, input first) with ``widths`` (their constant
+    values, None for a guide argument's) and the hidden layers' activation ``act``."""
 
-    __slots__ = ("stmt", "kind", "sizes", "widths", "act", "module")
+    __slots__ = ("stmt", "sizes", "widths", "act")
     stmt: N.Net
-    kind: str
     sizes: tuple
     widths: tuple
     act: str
-    module: str | None
 
     @property
     def name(self) -> str:
@@ -51,14 +48,12 @@ class NetIR(Record):
 
     def num_params(self) -> int | None:
         """How many numbers an mlp learns (None when a width is a guide argument's)."""
-        if self.kind != R.MLP or None in self.widths:
+        if None in self.widths:
             return None
         return sum(m * n + n for m, n in zip(self.widths[:-1], self.widths[1:]))
 
     def describe(self) -> str:
         """``mlp 64 → 128 → 16, softplus, 10,320 params`` (for hover text and messages)."""
-        if self.kind == R.MODULE:
-            return f"module from argument '{self.module}' (its shapes are known when the guide is traced)"
         widths = " → ".join("?" if w is None else str(w) for w in self.widths)
         count = self.num_params()
         return f"mlp {widths}, {self.act}" + (f", {count:,} params" if count is not None else "")
@@ -114,7 +109,7 @@ def declare(s: N.Net, x, r: D.Reporter, in_plate: bool) -> NetIR | None:
         ok = ok and widths[-1] is not False
     if not ok:
         return None
-    return NetIR(s, R.MLP, spec.args, tuple(widths), act, None)
+    return NetIR(s, spec.args, tuple(widths), act)
 
 
 def _width(a: N.Expr, v: Val, x, r: D.Reporter):
