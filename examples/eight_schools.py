@@ -1,7 +1,8 @@
 """Fit eight_schools.vg to NumPyro's eight schools model with SVI and print the fitted params.
 
-The model is NumPyro's example (mu ~ Normal(0, 5), tau ~ HalfCauchy(5), theta ~ Normal(mu, tau) in plate
-J, y ~ Normal(theta, sigma) observed). The guide mirrors its plate: one (th_loc, th_scale) per school.
+The model is the one NumPyro's README states (https://github.com/pyro-ppl/numpyro/blob/master/README.md),
+written here from its math: mu ~ Normal(0, 5), tau ~ HalfCauchy(5), theta ~ Normal(mu, tau) in plate J,
+y ~ Normal(theta, sigma) observed. The guide mirrors its plate: one (th_loc, th_scale) per school.
 """
 
 import argparse
@@ -23,11 +24,12 @@ SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
 
 
 def eight_schools(J, sigma, y=None):
-    mu = numpyro.sample("mu", dist.Normal(0, 5))
-    tau = numpyro.sample("tau", dist.HalfCauchy(5))
+    """Rubin's eight schools, written from its math: a mean effect and a spread, one effect per school."""
+    mean = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+    spread = numpyro.sample("tau", dist.HalfCauchy(5.0))
     with numpyro.plate("J", J):
-        theta = numpyro.sample("theta", dist.Normal(mu, tau))
-        numpyro.sample("obs", dist.Normal(theta, sigma), obs=y)
+        effect = numpyro.sample("theta", dist.Normal(mean, spread))
+        numpyro.sample("obs", dist.Normal(effect, sigma), obs=y)
 
 
 def main():

@@ -1,5 +1,6 @@
-"""Neal's funnel, the model of NumPyro's examples/funnel.py (Copyright Contributors to the Pyro project,
-Apache License 2.0), and a script fitting funnel.vg to it with `vgc.fit`, compared with AutoNormal.
+"""Neal's funnel (Neal 2003, "Slice sampling"), the model NumPyro's example gallery uses in
+https://github.com/pyro-ppl/numpyro/blob/master/examples/funnel.py, written here from its math, and a script
+fitting funnel.vg to it with `vgc.fit`, compared with AutoNormal.
 
     vgc fit examples/funnel.vg --model examples/funnel.py:funnel --compare AutoNormal,AutoMultivariateNormal
 """
@@ -15,9 +16,10 @@ import vgc
 
 
 def funnel(dim=10):
-    """y ~ N(0, 3); x ~ N(0, exp(y / 2)) in dim - 1 batch entries (no .to_event, as in NumPyro's example)."""
-    y = numpyro.sample("y", dist.Normal(0, 3))
-    numpyro.sample("x", dist.Normal(jnp.zeros(dim - 1), jnp.exp(y / 2)))
+    """y ~ N(0, 3); x ~ N(0, exp(y / 2)) in dim - 1 batch entries (no .to_event, as the example keeps them)."""
+    y = numpyro.sample("y", dist.Normal(0.0, 3.0))
+    spread = jnp.exp(0.5 * y)  # the funnel's neck: x's scale shrinks with y
+    numpyro.sample("x", dist.Normal(jnp.zeros(dim - 1), spread))
 
 
 def main():

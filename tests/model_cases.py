@@ -1,9 +1,11 @@
-"""Models written by others (NumPyro's examples) and by us, with data, for tests/test_modelcheck.py.
+"""Models that follow NumPyro's (written here from their math) and models of ours, with data, for
+tests/test_modelcheck.py and tests/test_init.py.
 
-Not a test module. ``eight_schools`` is NumPyro's own (README and examples), centred, and
-``eight_schools_noncentered`` its non-centred version through ``TransformReparam`` (so ``theta`` becomes a
-deterministic site and ``theta_base`` the latent). ``mixed_supports`` has Beta, Dirichlet and interval
-latents; ``local_means`` one local latent per datum in a subsampled plate.
+Not a test module. ``eight_schools`` is Rubin's eight schools as NumPyro's README states it
+(https://github.com/pyro-ppl/numpyro/blob/master/README.md), centred, and ``eight_schools_noncentered`` its
+non-centred version through ``TransformReparam`` (so ``theta`` becomes a deterministic site and
+``theta_base`` the latent). ``mixed_supports`` has Beta, Dirichlet and interval latents; ``local_means`` one
+local latent per datum in a subsampled plate.
 """
 
 from __future__ import annotations
@@ -19,23 +21,24 @@ EIGHT_SCHOOLS_DATA = {"J": J, "sigma": SIGMA, "y": Y}
 
 
 def eight_schools(J, sigma, y=None):
-    mu = numpyro.sample("mu", dist.Normal(0, 5))
-    tau = numpyro.sample("tau", dist.HalfCauchy(5))
+    """mu ~ N(0, 5), tau ~ HalfCauchy(5); per school theta_j ~ N(mu, tau) and y_j ~ N(theta_j, sigma_j)."""
+    mean = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+    spread = numpyro.sample("tau", dist.HalfCauchy(5.0))
     with numpyro.plate("J", J):
-        theta = numpyro.sample("theta", dist.Normal(mu, tau))
-        numpyro.sample("obs", dist.Normal(theta, sigma), obs=y)
+        effect = numpyro.sample("theta", dist.Normal(mean, spread))
+        numpyro.sample("obs", dist.Normal(effect, sigma), obs=y)
 
 
 def eight_schools_noncentered(J, sigma, y=None):
-    mu = numpyro.sample("mu", dist.Normal(0, 5))
-    tau = numpyro.sample("tau", dist.HalfCauchy(5))
+    """The same model with theta_j = mu + tau theta_base_j, theta_base_j ~ N(0, 1), written as a transformed
+    standard normal that ``TransformReparam`` splits into the base latent and a deterministic theta."""
+    mean = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+    spread = numpyro.sample("tau", dist.HalfCauchy(5.0))
+    shifted = dist.TransformedDistribution(dist.Normal(0.0, 1.0), dist.transforms.AffineTransform(mean, spread))
     with numpyro.plate("J", J):
         with numpyro.handlers.reparam(config={"theta": TransformReparam()}):
-            theta = numpyro.sample(
-                "theta",
-                dist.TransformedDistribution(dist.Normal(0.0, 1.0), dist.transforms.AffineTransform(mu, tau)),
-            )
-        numpyro.sample("obs", dist.Normal(theta, sigma), obs=y)
+            effect = numpyro.sample("theta", shifted)
+        numpyro.sample("obs", dist.Normal(effect, sigma), obs=y)
 
 
 # Beta, Dirichlet and interval latents, each informed by its own data.
