@@ -1,4 +1,4 @@
-"""vgc against models nobody here wrote: NumPyro's own examples (tests/numpyro_examples.py).
+"""vgc against the models of NumPyro's example gallery (tests/numpyro_examples.py, written from their math).
 
 For each model ``vgc init`` writes a guide that compiles, passes the model check and trains (the loss
 falls and stays finite); hand-written guides with the classic mistakes are caught at their lines.
