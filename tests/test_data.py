@@ -2,10 +2,12 @@
 
 Loader units first (JAX arrays and their dtypes, 0-d values as Python numbers, every CSV and ``--arg``
 error with its line), then the command line: NumPyro's AR(2) ``scan`` model through ``vgc init`` and
-``vgc fit`` (it failed in ``vgc init`` while the data came as NumPy arrays), a subsampled logistic
+``vgc fit`` (it failed in ``vgc init`` while the data came as NumPy arrays), NumPyro's toy mixture taking dicts of
+arrays (nested JSON, ``.npz`` keys ``obs.A``) through ``vgc init``, ``check`` and ``fit``, a subsampled logistic
 regression on 100,000 rows indexing its data with the plate's indices (``--arg batch=512``), a CSV through
 ``vgc check --model``, and bad input as one line with exit status 2. The models are in
-tests/data/input_models.py, the hand-written guides next to them; fixed seeds throughout.
+tests/data/input_models.py and tests/data/toy_mixture.py, the hand-written guides next to them; fixed seeds
+throughout.
 """
 
 from __future__ import annotations
@@ -79,6 +81,58 @@ def test_json_lists_become_jax_arrays_other_members_stay(tmp_path):
     ({"my-y": [1.0]}, ": 'my-y' is not a valid argument name"),
 ])
 def test_json_that_is_not_numbers_under_names_is_one_line(tmp_path, members, message):
+    path = write(tmp_path / "d.json", json.dumps(members))
+    with pytest.raises(ModelError) as e:
+        load_data(str(path))
+    assert str(e.value) == f"{path}{message}"
+
+
+def test_json_objects_become_dicts_of_arrays_recursively(tmp_path):
+    """NumPyro's toy mixture example takes ``prior`` and ``obs`` as dicts of arrays: nested objects are dicts,
+    their lists JAX arrays with the same dtype rules as at the top, their numbers Python numbers."""
+    path = write(tmp_path / "d.json", json.dumps({
+        "obs": {"A": [0, 1, 1], "C": [1.0, 0.0, 1.0]}, "prior": {"B": [[10.0, 1.0], [1.0, 10.0]], "k": 2,
+                                                             "deeper": {"mask": [True, False], "none": {}}},
+    }))
+    d = load_data(str(path))
+    assert set(d) == {"obs", "prior"} and set(d["obs"]) == {"A", "C"}
+    assert isinstance(d["obs"]["A"], jax.Array) and d["obs"]["A"].dtype == I32 and d["obs"]["A"].tolist() == [0, 1, 1]
+    assert d["obs"]["C"].dtype == F32 and d["prior"]["B"].shape == (2, 2)
+    assert (type(d["prior"]["k"]), d["prior"]["k"]) == (int, 2)
+    assert d["prior"]["deeper"]["mask"].dtype == np.bool_ and d["prior"]["deeper"]["none"] == {}
+
+
+def test_npz_dotted_keys_become_groups(tmp_path):
+    np.savez(tmp_path / "d.npz", **{"obs.A": np.array([0, 1, 1]), "obs.C": np.array([1.0, 0.0, 1.0]),
+                                    "prior.B.rows": np.eye(2), "num_obs": np.array(3)})
+    d = load_data(str(tmp_path / "d.npz"))
+    assert set(d) == {"obs", "prior", "num_obs"} and d["num_obs"] == 3
+    assert d["obs"]["A"].dtype == I32 and d["obs"]["C"].tolist() == [1.0, 0.0, 1.0]
+    assert isinstance(d["prior"]["B"]["rows"], jax.Array) and d["prior"]["B"]["rows"].shape == (2, 2)
+
+
+@pytest.mark.parametrize("arrays,message", [
+    ({"obs": [1.0], "obs.A": [0, 1]}, ": 'obs' is both an array and a group ('obs.A'): rename one of them"),
+    ({"obs.A": [1.0], "obs.A.x": [0, 1]}, ": 'obs.A' is both an array and a group ('obs.A.x'): rename one of them"),
+    ({"obs..A": [1.0]}, ": 'obs..A' has an empty name between its dots (write group.member)"),
+    ({"obs.": [1.0]}, ": 'obs.' has an empty name between its dots (write group.member)"),
+    ({"obs.A": ["a"]}, ": 'obs.A' is not an array of numbers (its dtype is <U1)"),
+    ({"1obs.A": [1.0]}, ": '1obs' is not a valid argument name"),
+])
+def test_bad_npz_groups_are_one_line(tmp_path, arrays, message):
+    np.savez(tmp_path / "d.npz", **{k: np.array(v) for k, v in arrays.items()})
+    with pytest.raises(ModelError) as e:
+        load_data(str(tmp_path / "d.npz"))
+    assert str(e.value) == f"{tmp_path / 'd.npz'}{message}"
+
+
+@pytest.mark.parametrize("members,message", [
+    ({"obs": {"A": [[1, 2], [3]]}}, ": 'obs.A' is not a rectangular array of numbers"),
+    ({"obs": {"in": {"A": ["a"]}}}, ": 'obs.in.A' is not an array of numbers (its dtype is <U1)"),
+    ({"obs": {"": {"A": [1]}}}, ": 'obs' has a member with an empty name"),
+    ({"obs": {"in": {"": 1}}}, ": 'obs.in' has a member with an empty name"),
+])
+def test_bad_nested_json_names_the_whole_key(tmp_path, members, message):
     path = write(tmp_path / "d.json", json.dumps(members))
     with pytest.raises(ModelError) as e:
         load_data(str(path))
@@ -340,3 +394,77 @@ def test_subsampled_logistic_regression_indexes_its_data_with_the_plate(tmp_path
     assert p["w_loc"] == pytest.approx(mle[:5], abs=0.05)
     assert float(p["b_loc"]) == pytest.approx(mle[5], abs=0.05)
     assert np.all(p["w_scale"] < 0.1)
+
+
+# ---------------------------------------------------------------- arguments that are dicts of arrays
+
+
+TOY = HERE / "toy_mixture.py"
+
+
+def toy_files(tmp_path: Path, num_obs: int) -> tuple[Path, Path, dict]:
+    """The toy chain's data (tests/data/toy_mixture.py, seed 0) as nested JSON and as a .npz with dotted keys."""
+    sys.path.insert(0, str(HERE))
+    try:
+        import toy_mixture
+    finally:
+        sys.path.remove(str(HERE))
+    data = toy_mixture.draw(num_obs)
+    as_json = write(tmp_path / "toy.json", json.dumps(data))
+    np.savez(tmp_path / "toy.npz", num_obs=np.array(num_obs),
+             **{f"{group}.{k}": np.array(v) for group in ("prior", "obs") for k, v in data[group].items()})
+    return as_json, tmp_path / "toy.npz", data
+
+
+def test_cli_check_a_model_taking_dicts_of_arrays(tmp_path, capsys):
+    """The model indexes ``obs["A"]`` with the plate: from nested JSON (or the .npz's ``obs.A``) it gets JAX
+    arrays, where the lists it got before failed inside the model ("Using a non-tuple sequence for
+    multidimensional indexing is not allowed")."""
+    as_json, as_npz, _ = toy_files(tmp_path, 50)
+    guide = HERE / "toy_mixture.vg"
+    for data in (as_json, as_npz):
+        status, out, err = run(capsys, "check", guide, "--model", f"{TOY}:toy_mixture", "--data", data)
+        assert (status, out, err) == (0, f"{guide}: 0 errors, 0 warnings\n", "")
+
+
+@pytest.mark.parametrize("command", ["check", "init", "fit"])
+def test_cli_an_npz_key_both_array_and_group_is_exit_2_one_line(tmp_path, capsys, command):
+    np.savez(tmp_path / "bad.npz", num_obs=np.array(2), obs=np.array([0, 1]), **{"obs.A": np.array([0, 1])})
+    where = [] if command == "init" else [HERE / "toy_mixture.vg"]
+    status, out, err = run(capsys, command, *where, "--model", f"{TOY}:toy_mixture", "--data", tmp_path / "bad.npz")
+    assert (status, out) == (2, "")
+    assert err == f"vgc: error: {tmp_path / 'bad.npz'}: 'obs' is both an array and a group ('obs.A'): rename one " \
+                  "of them\n"
+
+
+@pytest.mark.slow
+def test_toy_mixture_from_nested_data_inits_and_fits(tmp_path, capsys):
+    """NumPyro's toy mixture (A) -> [B] -> (C), its data as dicts of arrays: ``vgc init`` writes the same guide
+    from the nested JSON and from the dotted .npz, which passes ``vgc check``; ``vgc fit`` (TraceEnum_ELBO,
+    B summed out) puts p_A, whose posterior is Beta(1 + k, 1 + n - k) for k of the n A's true, within 0.01
+    of its mean (posterior sd 0.014; measured 0.003 off, 500 steps)."""
+    as_json, as_npz, data = toy_files(tmp_path, 1000)
+    model = f"{TOY}:toy_mixture"
+    texts = []
+    for source in (as_json, as_npz):
+        out = tmp_path / f"init_{source.suffix[1:]}.vg"
+        status, _, err = run(capsys, "init", "--model", model, "--data", source, "-o", out)
+        assert (status, err) == (0, "")
+        texts.append(out.read_text(encoding="utf-8"))
+    assert texts[0] == texts[1]
+    lines = [ln.strip() for ln in texts[0].splitlines()]
+    assert "guide toy_mixture_guide(prior, obs, num_obs) {" in lines
+    assert "p_B = sigmoid(p_B_raw)" in lines and lines[4].startswith("# B: Bernoulli, 2 values in data_plate")
+    status, out, err = run(capsys, "check", tmp_path / "init_json.vg", "--model", model, "--data", as_json)
+    assert status == 0, out
+    params = tmp_path / "params.npz"
+    status, out, err = run(capsys, "fit", tmp_path / "init_npz.vg", "--model", model, "--data", as_npz,
+                           "--steps", 500, "--lr", 0.05, "--eval-particles", 500, "--out", params, "--format", "json")
+    assert status == 0, err
+    report = json.loads(out)
+    assert report["elbo"] == "traceenum" and report["steps_run"] == 500 and report["stopped"] is None
+    k, n = sum(data["obs"]["A"]), data["num_obs"]
+    p_a = 1 / (1 + np.exp(-float(np.load(params)["p_A_loc"])))
+    print(f"\ntoy mixture: p_A {p_a:.4f}, posterior mean {(k + 1) / (n + 2):.4f}; "
+          f"-ELBO {report['neg_elbo']['mean']:.2f}")
+    assert p_a == pytest.approx((k + 1) / (n + 2), abs=0.01)

@@ -5,6 +5,11 @@ model with keyword arguments read here, so a model sees the same values whicheve
 
 * ``--data FILE.npz`` (its arrays), ``FILE.json`` (an object's members; lists become arrays) or
   ``FILE.csv`` (a header row naming the columns; each column is one 1-D array);
+* **groups**: an argument that is a dict of arrays (NumPyro's toy mixture example takes ``obs`` with
+  ``obs["A"]`` and ``obs["C"]``) is a nested JSON object (``{"obs": {"A": [...], "C": [...]}}``, to any
+  depth, each member read as a top-level one) or, in a ``.npz``, arrays whose keys join the names with dots
+  (``obs.A``, ``obs.C``: ``np.savez(f, **{"obs.A": a, "obs.C": c})``). A key that is both an array and a
+  group (``obs`` and ``obs.A``) is an error;
 * ``--arg NAME=VALUE``, repeatable: a Python int, float or bool literal (``K=3``, ``lr=1e-3``,
   ``flag=True``), for the scalar arguments besides the data (a batch size, a number of components).
 
@@ -39,8 +44,9 @@ _ARG_EXAMPLES = "K=3, lr=1e-3, x=-2, flag=True"
 def load_data(path: str) -> dict:
     """The model's keyword arguments from a ``.npz``, ``.json`` or ``.csv`` file.
 
-    Arrays become JAX arrays (dtype kept as JAX's precision allows), 0-d values Python numbers; JSON
-    members that are not lists (numbers, strings, ``null``, objects) are passed as they are. Raises
+    Arrays become JAX arrays (dtype kept as JAX's precision allows), 0-d values Python numbers; a JSON
+    object, or ``.npz`` keys ``group.member``, a dict of such values (recursively); JSON members that are
+    neither lists nor objects (numbers, strings, ``null``) are passed as they are. Raises
     :class:`ModelError` with a one-line message for a missing, unreadable or malformed file.
     """
     import numpy as np
@@ -51,13 +57,13 @@ def load_data(path: str) -> dict:
     try:
         if ext == ".npz":
             with np.load(path, allow_pickle=False) as f:  # never unpickle: a data file must not run code
-                data = {k: f[k] for k in f.files}
+                data = _npz_groups(path, {k: f[k] for k in f.files})
         elif ext == ".json":
             with open(path, encoding="utf-8") as f:
                 raw = json.load(f)
             if not isinstance(raw, dict):
                 raise ModelError(f"{path}: the JSON data must be an object of named arguments")
-            data = {k: _json_array(path, k, v) if isinstance(v, list) else v for k, v in raw.items()}
+            data = _json_values(path, "", raw)
         elif ext == ".csv":
             data = _read_csv(path)
         else:
@@ -69,7 +75,59 @@ def load_data(path: str) -> dict:
     for k in data:
         if not k.isidentifier():
             raise ModelError(f"{path}: '{k}' is not a valid argument name")
-    return {k: _for_model(path, k, v) if isinstance(v, np.ndarray) else v for k, v in data.items()}
+    return _for_model_all(path, "", data)
+
+
+def _for_model_all(path: str, prefix: str, values: dict) -> dict:
+    """Every array of a (nested) dict as the model gets it (:func:`_for_model`); other values kept."""
+    import numpy as np
+
+    out = {}
+    for k, v in values.items():
+        key = prefix + k
+        if isinstance(v, dict):
+            out[k] = _for_model_all(path, key + ".", v)
+        else:
+            out[k] = _for_model(path, key, v) if isinstance(v, np.ndarray) else v
+    return out
+
+
+def _json_values(path: str, prefix: str, members: dict) -> dict:
+    """A JSON object's members: lists as NumPy arrays, objects as dicts of the same (``prefix`` names the
+    enclosing groups in messages: ``obs.A``)."""
+    out = {}
+    for k, v in members.items():
+        if prefix and not k:  # a group's member (the top level's names are checked as argument names)
+            raise ModelError(f"{path}: '{prefix[:-1]}' has a member with an empty name")
+        if isinstance(v, list):
+            out[k] = _json_array(path, prefix + k, v)
+        elif isinstance(v, dict):
+            out[k] = _json_values(path, prefix + k + ".", v)
+        else:
+            out[k] = v
+    return out
+
+
+def _npz_groups(path: str, arrays: dict) -> dict:
+    """The arrays of a ``.npz``, keys ``a.b.c`` nested as ``{"a": {"b": {"c": ...}}}``. A key that names both
+    an array and a group (``obs`` and ``obs.A``), or has an empty part (``obs..A``, ``obs.``), is an error."""
+    out: dict = {}
+    for key in sorted(arrays):  # sorted: ``obs`` before ``obs.A``, so the message is the same either way
+        parts = key.split(".")
+        if "" in parts:
+            raise ModelError(f"{path}: '{key}' has an empty name between its dots (write group.member)")
+        node = out
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ModelError(f"{path}: '{'.'.join(parts[:depth + 1])}' is both an array and a group "
+                                 f"('{key}'): rename one of them")
+            node = child
+        if parts[-1] in node:  # only a group can be there: keys are unique and sorted
+            raise ModelError(f"{path}: '{key}' is both an array and a group ('{key}.{next(iter(node[parts[-1]]))}'): "
+                             "rename one of them")
+        node[parts[-1]] = arrays[key]
+    return out
 
 
 def _json_array(path: str, key: str, value: list):
