@@ -173,6 +173,7 @@ def cmd_fit(args) -> int:
         fitting.validate(settings, compare)
     except fitting.FitError as e:
         raise _Usage(str(e)) from None
+    nuts = _diagnostic_options(args, fitting)
     if args.plot:
         from .plot import PlotUnavailable, require
 
@@ -207,6 +208,7 @@ def cmd_fit(args) -> int:
     try:
         goal = fitting.objective(guide, model, (), data, args.elbo)  # TraceEnum_ELBO for an enumerating model
         fitting.check_compare(goal, compare)
+        fitting.reference_settings(nuts, goal)  # NUTS cannot run on a subsampled plate: said before any fit
     except fitting.FitError as e:
         raise _Usage(str(e)) from None
     note = goal.note
@@ -220,19 +222,28 @@ def cmd_fit(args) -> int:
             if fitting.interrupted(fitted):  # one Ctrl-C ends the comparison, with what was fitted so far
                 break
             fitted.compare.append(fitting.fit_autoguide(name, model, (), data, settings, progress, goal))
+        if nuts is not None and not fitting.interrupted(fitted):
+            from .reference import run
+
+            name = "NUTS"
+            fitted.reference = run(model, (), data, nuts, progress)
     except Exception as e:  # the user's model under SVI: one line, not a traceback
         from .modelcheck import _one_line
 
-        sys.stderr.write(f"vgc: error: fitting {name} raised {_one_line(e)}\n")
+        sys.stderr.write(f"vgc: error: {'running' if name == 'NUTS' else 'fitting'} {name} raised {_one_line(e)}\n")
         return 1
+    if fitted.reference is not None and not json_mode:
+        for w in fitted.reference.warnings:
+            sys.stderr.write(f"vgc: warning: {w}\n")
     if args.out:
         write_atomic(args.out, fitting.npz_bytes(fitted.params, fitted.discrete))
+    samples = _write_samples(fitted, args.samples) if args.samples else []
     try:
         plots = fitted.plot(args.plot) if args.plot else []
     except OSError as e:
         raise _Usage(f"cannot write the plots into {args.plot}: {e.strerror or e}") from None
     if json_mode:
-        out = fitting.summary(fitted, args.model, plots)
+        out = fitting.summary(fitted, args.model, plots, samples)
         out["diagnostics"] = [d.to_json() for d in diags]
         out["elbo_note"] = note
         import json
@@ -240,13 +251,56 @@ def cmd_fit(args) -> int:
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(fitting.report(fitted))
-        for path in ([args.out] if args.out else []) + plots:
+        for path in ([args.out] if args.out else []) + samples + plots:
             sys.stdout.write(f"wrote {path}\n")
     if fitted.stopped is not None:
         if json_mode:
             sys.stderr.write(f"vgc: {fitted.name}: {fitted.stopped.message}\n")
         return 1
     return 0
+
+
+def _diagnostic_options(args, fitting):
+    """The NUTS settings of ``--reference nuts`` (or None), after checking ``--samples`` and ``--reference``
+    can run: both need ArviZ (exit 2 saying how to install it), and ``--samples`` a folder to write into."""
+    from . import diagnose
+
+    wanted = [o for o, v in (("--samples", args.samples), ("--reference nuts", args.reference)) if v]
+    why = diagnose.missing() if wanted else None
+    if why:
+        raise _Usage(f"{' and '.join(wanted)} {why}")
+    if args.samples:
+        folder = os.path.dirname(os.path.abspath(args.samples))
+        if not os.path.isdir(folder):
+            raise _Usage(f"cannot write {args.samples}: no folder {folder}")
+    if not args.reference:
+        return None
+    from .reference import NUTS, ReferenceUnavailable, validate
+
+    try:
+        return validate(NUTS(args.nuts_chains, args.nuts_warmup, args.nuts_draws, args.seed))
+    except ReferenceUnavailable as e:
+        raise _Usage(str(e)) from None
+
+
+def _write_samples(fitted, path: str) -> list[str]:
+    """``--samples FILE.nc``: the VG guide's InferenceData there, each compared autoguide's at ``FILE.NAME.nc``
+    and the NUTS reference's at ``FILE.nuts.nc``; every file written atomically. The paths written."""
+    from .export import reference_inference_data, sibling, write_netcdf
+
+    jobs = [(path, fitted.to_inference_data)]
+    jobs += [(sibling(path, r.name), r.to_inference_data) for r in fitted.compare]
+    if fitted.reference is not None:
+        jobs.append((sibling(path, "nuts"), lambda: reference_inference_data(fitted.reference)))
+    written = []
+    for target, build in jobs:
+        data = build()
+        try:
+            write_netcdf(data, target)
+        except OSError as e:
+            raise _Usage(f"cannot write {target}: {e.strerror or e}") from None
+        written.append(target)
+    return written
 
 
 def cmd_fmt(args) -> int:
@@ -352,6 +406,17 @@ def build_parser():
     t.add_argument("--plot", metavar="DIR", help="write PNG plots here (needs matplotlib: pip install 'vgc[plot]')")
     t.add_argument("--compare", metavar="AUTOGUIDES",
                    help="NumPyro autoguides to fit the same way, comma-separated: AutoNormal,AutoMultivariateNormal")
+    t.add_argument("--samples", metavar="FILE.nc",
+                   help="write the fitted guide's draws, the observed data and replicated data as ArviZ InferenceData "
+                   "(netCDF) here, atomically; compared autoguides to FILE.NAME.nc, NUTS to FILE.nuts.nc (needs "
+                   "pip install 'vgc[diag]')")
+    t.add_argument("--reference", choices=("nuts",),
+                   help="also run NUTS on the model and compare every guide's posterior means and s.d.s with it "
+                   "(needs pip install 'vgc[diag]')")
+    t.add_argument("--nuts-chains", type=int, default=4,
+                   help="NUTS chains, run one after the other (default: %(default)s)")
+    t.add_argument("--nuts-warmup", type=int, default=1000, help="NUTS warmup steps per chain (default: %(default)s)")
+    t.add_argument("--nuts-draws", type=int, default=1000, help="NUTS draws kept per chain (default: %(default)s)")
     t.add_argument("--format", choices=("text", "json"), default="text")
     t.set_defaults(run=cmd_fit)
     f = sub.add_parser("fmt", help="format .vg files in the canonical layout")

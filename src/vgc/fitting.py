@@ -25,8 +25,8 @@ import numpy as np
 import numpyro
 from numpyro.infer import SVI, Trace_ELBO, TraceGraph_ELBO
 
+from . import diagnose, enumeration, training
 from . import diagnostics as D
-from . import enumeration, training
 from .training import Stop
 
 # Autoguides whose −ELBO is a real bound (their guide is a density). AutoDelta and AutoLaplaceApproximation
@@ -70,11 +70,13 @@ class Settings(NamedTuple):
 class Objective(NamedTuple):
     """What a fit optimizes and estimates: ``kind`` (a key of :data:`ELBO_NAMES`) for training, ``note`` (why,
     when it is not plain Trace_ELBO, or None) and the model's enumeration :class:`~vgc.enumeration.Plan`
-    (when it has sites, every guide's −ELBO is estimated with TraceEnum_ELBO: the marginal over them)."""
+    (when it has sites, every guide's −ELBO is estimated with TraceEnum_ELBO: the marginal over them), and the
+    plates the model subsamples (PSIS k̂ is then not defined: see :mod:`vgc.diagnose`)."""
 
     kind: str
     note: str | None
     plan: enumeration.Plan
+    subsampled: tuple[str, ...] = ()
 
 
 class FitResult:
@@ -103,6 +105,8 @@ class FitResult:
         self.discrete: dict[str, enumeration.Discrete] = {}
         self.discrete_notes: dict[str, str] = {}  # why an enumerated site has no posterior in ``discrete``
         self.elbo_note: str | None = None
+        self.importance: diagnose.Importance | None = None  # PSIS k̂ and log p(data) (see vgc.diagnose)
+        self.reference = None  # a vgc.reference.Reference (NUTS) when asked for: every guide's moments against it
         self.plan: enumeration.Plan = enumeration.NO_PLAN  # the model's enumerated sites
         self._sampler = sampler
         self._free = free
@@ -119,6 +123,15 @@ class FitResult:
         """``n`` draws of the model's latent sites from the fitted guide (leading axis ``n``)."""
         key = jax.random.PRNGKey(self.settings.seed + 2) if key is None else key
         return {k: np.asarray(v) for k, v in self._sampler(self.params, n, key).items()}
+
+    def to_inference_data(self, draws: int = 4000, key=None):
+        """The fit as ArviZ InferenceData: ``posterior`` (``draws`` guide draws of every model latent, plates as
+        named dimensions), ``observed_data``, ``posterior_predictive`` (NumPyro's ``Predictive`` with the guide)
+        and, for enumerated sites, ``enumerated`` (their posterior probabilities). See :mod:`vgc.export`; needs
+        ``pip install 'vgc[diag]'`` (ImportError without)."""
+        from .export import to_inference_data
+
+        return to_inference_data(self, draws, key)
 
     def plot(self, directory: str) -> list[str]:
         """Write the loss curves and the density or marginal plots into ``directory``; return the paths.
@@ -137,14 +150,18 @@ class FitResult:
 def fit(guide, model: Callable, *args, steps: int = 2000, lr: float = 0.01, decay: float = 0.1,
         optimizer: str = "adam", particles: int = 1, elbo: str | None = None, seed: int = 0,
         eval_particles: int = 10_000, compare: tuple[str, ...] | list[str] = (), progress: bool | None = False,
-        check: bool = True, **kwargs) -> FitResult:
+        check: bool = True, reference=None, **kwargs) -> FitResult:
     """Fit a VG guide (a :class:`vgc.Guide`, or VG source text) to ``model(*args, **kwargs)`` with SVI.
 
     The guide is checked against the model first (an error raises :class:`vgc.CompileError`). ``compare``
     names NumPyro autoguides fitted the same way (same steps, optimizer, particles and seed); their results
     are in ``result.compare``. ``progress``: True draws a progress bar on stderr, None one only when stderr is
     a terminal. A model that enumerates discrete sites is fitted with TraceEnum_ELBO (see :func:`objective`).
-    Raises :class:`FitError` for bad settings (and for an enumerated model without funsor installed).
+    Every fit gets its PSIS diagnostics (``result.importance``: k̂ and log p(data), :mod:`vgc.diagnose`).
+    ``reference="nuts"`` (or a :class:`vgc.reference.NUTS` of settings) also runs NUTS on the model: it is in
+    ``result.reference``, and the report compares every guide's moments with it (:mod:`vgc.reference`).
+    Raises :class:`FitError` for bad settings (and for an enumerated model without funsor installed, or a NUTS
+    reference that cannot run).
     """
     from . import runtime
 
@@ -160,12 +177,39 @@ def fit(guide, model: Callable, *args, steps: int = 2000, lr: float = 0.01, deca
     show = training.progress_mode(progress)
     goal = objective(guide, model, args, kwargs, settings.elbo)
     check_compare(goal, compare)
+    nuts = reference_settings(reference, goal)
     result = fit_guide(guide, model, args, kwargs, settings, show, goal)
     for name in compare:
         if interrupted(result):
             break
         result.compare.append(fit_autoguide(name, model, args, kwargs, settings, show, goal))
+    if nuts is not None and not interrupted(result):
+        from . import reference as R
+
+        result.reference = R.run(model, args, kwargs, nuts, show)
     return result
+
+
+def reference_settings(reference, goal: Objective):
+    """The :class:`vgc.reference.NUTS` settings for ``reference`` (None, ``"nuts"`` or settings), or
+    :class:`FitError` when NUTS cannot run (an unknown method, bad settings, a subsampled plate, no ArviZ)."""
+    if reference is None:
+        return None
+    from . import reference as R
+
+    if isinstance(reference, str):
+        if reference != "nuts":
+            raise FitError(f"unknown reference {reference!r}: the reference is 'nuts'")
+        reference = R.NUTS()
+    if not isinstance(reference, R.NUTS):
+        raise FitError(f"reference must be 'nuts' or a vgc.reference.NUTS, not {type(reference).__name__}")
+    why = R.refusal(goal.subsampled) or (f"--reference nuts {diagnose.missing()}" if diagnose.missing() else None)
+    if why:
+        raise FitError(why)
+    try:
+        return R.validate(reference)
+    except R.ReferenceUnavailable as e:
+        raise FitError(str(e)) from None
 
 
 def interrupted(result: FitResult) -> bool:
@@ -227,6 +271,11 @@ def objective(guide, model: Callable, args: tuple, kwargs: dict, requested: str 
     TraceEnum_ELBO (Trace_ELBO would draw them from the prior inside the model: NumPyro only warns), and its
     −ELBO is then estimated with TraceEnum_ELBO for every guide, even when ``requested`` overrides the
     training objective. :class:`FitError` when that needs funsor and it is missing."""
+    goal = _objective(guide, model, args, kwargs, requested)
+    return goal._replace(subsampled=tuple(diagnose.subsampled_plates(model, args, kwargs)))
+
+
+def _objective(guide, model: Callable, args: tuple, kwargs: dict, requested: str | None) -> Objective:
     plan = enumeration.plan(model, args, kwargs)
     if plan.sites or requested == "traceenum":
         why = enumeration.missing()
@@ -279,7 +328,8 @@ def fit_autoguide(name: str, model: Callable, args: tuple, kwargs: dict, setting
     """Fit the NumPyro autoguide ``name`` on the same model, with the same settings: Trace_ELBO (every
     autoguide is reparametrized, so TraceGraph_ELBO would give the same gradients at a higher cost), or
     TraceEnum_ELBO when the model enumerates sites, which the autoguide then does not see."""
-    goal = goal or Objective("trace", None, enumeration.plan(model, args, kwargs))
+    goal = goal or Objective("trace", None, enumeration.plan(model, args, kwargs),
+                             tuple(diagnose.subsampled_plates(model, args, kwargs)))
     ag = autoguide_class(name)(enumeration.blocked(model, goal.plan))
 
     def sampler(params, n, key):
@@ -313,10 +363,12 @@ def _fit(name, guide, model, args, kwargs, settings: Settings, goal: Objective, 
     params = {k: jax.tree.map(np.asarray, fitted[k]) for k in [*order, *(k for k in fitted if k not in order)]}
     free = int(sum(np.size(v) for v in jax.tree.leaves(svi.optim.get_params(done.state.optim_state))))
     key = jax.random.fold_in(jax.random.PRNGKey(settings.seed), 1)
-    estimate = neg_elbo(model, guide, params, args, kwargs, key, settings.eval_particles,
-                        enumerated=bool(goal.plan.sites))
-    result = FitResult(name, guide, model, args, kwargs, settings, kind, params, done.losses, estimate, done.seconds,
-                       done.stopped, sampler, free)
+    values = particle_values(model, guide, params, args, kwargs, key, settings.eval_particles,
+                             enumerated=bool(goal.plan.sites))
+    result = FitResult(name, guide, model, args, kwargs, settings, kind, params, done.losses, estimate(values),
+                       done.seconds, done.stopped, sampler, free)
+    # the same draws give PSIS's importance ratios: log p(x, z) − log q(z) is minus each −ELBO particle
+    result.importance = diagnose.importance(-values, diagnose.undefined_reason(goal.subsampled))
     result.elbo_note = goal.note if kind == goal.kind else None
     result.plan = goal.plan
     if goal.plan.sites:
@@ -332,6 +384,14 @@ def neg_elbo(model, guide, params: dict, args: tuple, kwargs: dict, key, particl
     TraceEnum_ELBO ones when the model ``enumerated`` discrete sites: the bound on the marginal likelihood
     with them summed out), with its standard error (non-finite particles make the mean non-finite: they are
     not dropped)."""
+    return estimate(particle_values(model, guide, params, args, kwargs, key, particles, chunk, enumerated))
+
+
+def particle_values(model, guide, params: dict, args: tuple, kwargs: dict, key, particles: int,
+                    chunk: int = 2000, enumerated: bool = False) -> np.ndarray:
+    """The ``particles`` single-particle −ELBO values behind :func:`neg_elbo` (float64): each is
+    log q(z) − log p(x, z) at one independent draw of the guide, the negative log importance ratio that
+    :mod:`vgc.diagnose` smooths."""
     elbo = enumeration.objective() if enumerated else Trace_ELBO()
 
     @jax.jit
@@ -340,7 +400,12 @@ def neg_elbo(model, guide, params: dict, args: tuple, kwargs: dict, key, particl
 
     keys = jax.random.split(key, particles)
     parts = [np.asarray(batch(keys[i:i + chunk])) for i in range(0, particles, chunk)]
-    values = np.concatenate(parts).astype(np.float64)
+    return np.concatenate(parts).astype(np.float64)
+
+
+def estimate(values: np.ndarray) -> Estimate:
+    """The mean of per-particle values and its standard error."""
+    particles = len(values)
     with np.errstate(invalid="ignore", over="ignore"):  # a non-finite particle makes both nan or inf: shown
         mean = float(values.mean())
         se = float(values.std(ddof=1) / math.sqrt(particles))
@@ -389,7 +454,8 @@ def _number(v):
     return float(a) if a.ndim == 0 else a.astype(float).tolist()
 
 
-def summary(result: FitResult, model_spec: str | None = None, plots: list[str] | None = None) -> dict:
+def summary(result: FitResult, model_spec: str | None = None, plots: list[str] | None = None,
+            samples: list[str] | None = None) -> dict:
     """The JSON report of ``vgc fit --format json`` (schema: docs/fit.schema.json)."""
 
     def one(r: FitResult) -> dict:
@@ -401,7 +467,8 @@ def summary(result: FitResult, model_spec: str | None = None, plots: list[str] |
                 "elbo": r.elbo_kind, "stopped": stop,
                 "params": {k: _number(v) for k, v in flat_params(r.params).items()},
                 "enumerated": {**{k: _discrete_summary(d) for k, d in r.discrete.items()},
-                               **{k: {"note": why} for k, why in r.discrete_notes.items()}}}
+                               **{k: {"note": why} for k, why in r.discrete_notes.items()}},
+                "psis": diagnose.summary(r.importance or diagnose.importance(np.zeros(0), "not computed"))}
 
     s = result.settings
     out = {"vgc_fit": 1, "model": model_spec, "steps": s.steps, "lr": s.lr, "decay": s.decay,
@@ -409,6 +476,12 @@ def summary(result: FitResult, model_spec: str | None = None, plots: list[str] |
     out.update(one(result))
     out["compare"] = [one(r) for r in result.compare]
     out["plots"] = list(plots or [])
+    out["samples"] = list(samples or [])
+    out["reference"] = None
+    if result.reference is not None:
+        from . import reference as R
+
+        out["reference"] = R.summary(result, R.entries(result))
     return out
 
 
@@ -439,6 +512,8 @@ def report(result: FitResult, elbo_note: str | None = None) -> str:
     e = result.elbo
     lines.append(f"-ELBO {e.mean:.4f} ± {e.se:.4f} (mean ± s.e. over {e.particles:,} particles), "
                  f"{result.time:.2f} s")
+    if result.importance is not None:
+        lines.append(diagnose.text(result.importance))
     lines.append("params:")
     for k, v in result.params.items():
         lines.append(f"  {k} = {_param_text(v)}")
@@ -455,11 +530,24 @@ def report(result: FitResult, elbo_note: str | None = None) -> str:
     if result.compare:
         rows = [result, *result.compare]
         width = max(len(r.name) for r in rows)
-        lines.append(f"{'guide':<{width}}  {'-ELBO':>10}  {'s.e.':>8}  {'time':>8}  {'params':>6}")
+        lines.append(f"{'guide':<{width}}  {'-ELBO':>10}  {'s.e.':>8}  {'log p(data)':>11}  {'s.e.':>8}  "
+                     f"{'PSIS k̂':<15}  {'time':>8}  {'params':>6}")
         for r in rows:
             mark = "  (stopped)" if r.stopped is not None else ""
-            lines.append(f"{r.name:<{width}}  {r.elbo.mean:>10.4f}  {r.elbo.se:>8.4f}  {r.time:>7.2f}s  "
-                         f"{r.num_params:>6}{mark}")
+            imp = r.importance
+            ok = imp is not None and imp.log_evidence is not None and math.isfinite(imp.log_evidence)
+            evidence = f"{imp.log_evidence:>11.4f}  {imp.se:>8.4f}" if ok else f"{'-':>11}  {'-':>8}"
+            k = diagnose.cell(imp) if imp is not None else "n/a"
+            lines.append(f"{r.name:<{width}}  {r.elbo.mean:>10.4f}  {r.elbo.se:>8.4f}  {evidence}  {k:<15}  "
+                         f"{r.time:>7.2f}s  {r.num_params:>6}{mark}")
+        lines.append("PSIS k̂: ≤ 0.5 good, 0.5-0.7 usable, > 0.7 unreliable (Yao et al. 2018); log p(data) is the "
+                     "PSIS estimate of the evidence (docs/fit.md)")
+        notes = {r.importance.note for r in rows if r.importance is not None and r.importance.khat is None}
+        lines.extend(f"PSIS k̂ {n}" for n in sorted(n for n in notes if n))
+    if result.reference is not None:
+        from . import reference as R
+
+        lines.append(R.report(result, R.entries(result)).rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 
