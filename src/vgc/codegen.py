@@ -25,7 +25,7 @@ from .writer import Writer, doc_text
 # Names the generated module binds at top level, and names ruff rejects (E741).
 MODULE_NAMES = {
     "jax", "jnp", "numpyro", "dist", "constraints", "_rot", "_subsample", "_biject", "_biject_log_det", "_lecun",
-    "_concat", "l", "I", "O"
+    "_concat", "_module", "sys", "isinstance", "int", "TypeError", "l", "I", "O"
 }
 
 # VG constraint names that NumPyro spells otherwise.
@@ -282,7 +282,7 @@ def _item_exprs(item) -> list:
     if isinstance(item, C.LetIR):
         return [item.stmt.value]
     if type(item).__name__ == "NetIR":
-        return list(item.sizes)
+        return list(item.sizes) if item.module is None else list(item.stmt.spec.args)
     if isinstance(item, C.PlateIR):
         s = item.stmt
         return [e for e in (s.size, *(o.value for o in s.options)) if e is not None]
@@ -505,8 +505,12 @@ class GuideGen:
         """An mlp: its params (weights drawn lazily from the param's key, biases 0) where it is declared, and a
         local function of the input that applies it (batch axes on the left broadcast through ``@``)."""
         s = it.stmt
+        if it.module is not None:  # numpyro.contrib.module registers it when first applied (Flax needs a width)
+            self.uses.update({"module", "jax", "jnp"})
+            self.w.line(f"{self.names.py(s.name)} = _module({_q(s.name)}, {self.names.py(it.module)})")
+            return
         self.uses.update({"lecun", "jax", "jnp"})
-        sizes = [str(w) if w is not None else self.x(e) for w, e in zip(it.widths, it.sizes)]
+        sizes = [str(w) if w is not None else _int(self.x(e)) for w, e in zip(it.widths, it.sizes)]
         layers = []
         for i, (m, n) in enumerate(itertools.pairwise(sizes)):
             w, b = self.names.local(f"{s.name}_w{i}"), self.names.local(f"{s.name}_b{i}")

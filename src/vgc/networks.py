@@ -17,14 +17,17 @@ from .values import Val
 
 
 class NetIR(Record):
-    """A checked ``mlp``: its ``sizes`` (the size expressions, input first) with ``widths`` (their constant
-    values, None for a guide argument's) and the hidden layers' activation ``act``."""
+    """A checked network. An ``mlp``: its ``sizes`` (the size expressions, input first) with ``widths`` (their
+    constant values, None where a guide argument decides) and the hidden layers' activation ``act``. A
+    ``module(ARG)``: ``module`` is ARG, the guide argument holding the Flax or Equinox module, whose widths
+    are learned when the guide is traced (``sizes`` and ``widths`` empty)."""
 
-    __slots__ = ("stmt", "sizes", "widths", "act")
+    __slots__ = ("stmt", "sizes", "widths", "act", "module")
     stmt: N.Net
     sizes: tuple
     widths: tuple
     act: str
+    module: str | None
 
     @property
     def name(self) -> str:
@@ -39,7 +42,10 @@ class NetIR(Record):
         return self.widths[-1] if self.widths else None
 
     def params(self) -> list[tuple[str, tuple | None]]:
-        """(NumPyro name, shape or None) of each param of an mlp, layer by layer: weights then bias."""
+        """(NumPyro name, shape or None) of each param of an mlp, layer by layer: weights then bias. A module's
+        one param, ``NAME$params`` (numpyro.contrib.module's name), is a tree of arrays of unknown shapes."""
+        if self.module is not None:
+            return [(f"{self.name}$params", None)]
         out = []
         for i, (m, n) in enumerate(zip(self.widths[:-1], self.widths[1:])):
             out.append((f"{self.name}.w{i}", (m, n) if m is not None and n is not None else None))
@@ -48,12 +54,14 @@ class NetIR(Record):
 
     def num_params(self) -> int | None:
         """How many numbers an mlp learns (None when a width is a guide argument's)."""
-        if None in self.widths:
+        if self.module is not None or None in self.widths:
             return None
         return sum(m * n + n for m, n in zip(self.widths[:-1], self.widths[1:]))
 
     def describe(self) -> str:
         """``mlp 64 → 128 → 16, softplus, 10,320 params`` (for hover text and messages)."""
+        if self.module is not None:
+            return f"module({self.module}): a Flax or Equinox module, its widths known when the guide runs"
         widths = " → ".join("?" if w is None else str(w) for w in self.widths)
         count = self.num_params()
         return f"mlp {widths}, {self.act}" + (f", {count:,} params" if count is not None else "")
@@ -79,11 +87,7 @@ def declare(s: N.Net, x, r: D.Reporter, in_plate: bool) -> NetIR | None:
                      f"pass the module to the guide as an argument: `guide g(x, {s.name}_module) {{ net {s.name} = "
                      f"module({s.name}_module) ... }}`")
             return None
-        # Planned (contract Part 3): Flax linen/NNX and Equinox modules through numpyro.contrib.module. Until
-        # then a clear error, never generated code that fails at run time.
-        r.report(D.BAD_NET, spec.span, "module() networks are not supported by this version of vgc yet",
-                 f"write the network as an mlp: `net {s.name} = mlp(IN, HIDDEN, OUT, act=relu)`")
-        return None
+        return NetIR(s, (), (), "", arg.id)
     ok = True
     act = "relu"
     for k in spec.kwargs:
@@ -109,7 +113,7 @@ def declare(s: N.Net, x, r: D.Reporter, in_plate: bool) -> NetIR | None:
         ok = ok and widths[-1] is not False
     if not ok:
         return None
-    return NetIR(s, spec.args, tuple(widths), act)
+    return NetIR(s, spec.args, tuple(widths), act, None)
 
 
 def _width(a: N.Expr, v: Val, x, r: D.Reporter):
@@ -121,10 +125,11 @@ def _width(a: N.Expr, v: Val, x, r: D.Reporter):
             return int(v.const)
         r.report(D.BAD_NET, a.span, f"a layer's size must be a whole number of at least 1, not {v.const:g}")
         return False
-    if isinstance(a, N.Name) and x.scope.lookup(a.id) is not None and x.scope.lookup(a.id).kind.value == "arg":
-        return None  # a guide argument's value, known when the guide runs
-    r.report(D.BAD_NET, a.span, "a layer's size must be a whole number or a guide argument",
-             "sizes are fixed when the guide is built: not params, draws, vectors or arithmetic of arguments")
+    syms = [x.scope.lookup(n) for n in N.names(a)]
+    if syms and all(s is not None and s.kind.value == "arg" for s in syms) and v.shape in ((), None) and not v.params:
+        return None  # arithmetic of guide arguments (`2 * k`, `len(x)`): known when the guide runs
+    r.report(D.BAD_NET, a.span, "a layer's size must be a whole number, a guide argument or arithmetic of them",
+             "sizes are fixed when the guide is built: not params, draws, lets or vectors")
     return False
 
 

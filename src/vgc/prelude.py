@@ -20,11 +20,16 @@ def prelude(uses: set[str], source_name: str) -> str:
         'edit the .vg file, not this one."""'
     )
     head.line()
+    if "module" in uses:
+        head.line("import sys")
+        head.line()
     if "jax" in uses:
         head.line("import jax")
     if "jnp" in uses:
         head.line("import jax.numpy as jnp")
     head.line("import numpyro")
+    if "module" in uses:
+        head.line("import numpyro.contrib.module")
     head.line("import numpyro.distributions as dist")
     if "constraints" in uses:
         head.line("from numpyro.distributions import constraints")
@@ -61,6 +66,33 @@ def prelude(uses: set[str], source_name: str) -> str:
                 head.line("return jax.nn.initializers.lecun_normal()(key, (m, n))")
             head.line()
             head.line("return init")
+    if "module" in uses:
+        head.line()
+        head.line()
+        with head.block("def _module(name, m)"):
+            head.line('"""The guide argument m, a Flax (linen or NNX) or an Equinox module, registered under name by')
+            head.line("numpyro.contrib.module (its params are name$params) and applied per element: vmapped over the")
+            head.line("batch axes, those left of the input's last axis. Its framework is the one whose Module class it")
+            head.line("is an instance of, among those already imported (the module's maker imported it).")
+            head.line('"""')
+            head.line('linen = sys.modules.get("flax.linen")')
+            head.line('nnx = sys.modules.get("flax.nnx")')
+            head.line('eqx = sys.modules.get("equinox")')
+            head.line()
+            with head.block("def apply(x)"):
+                with head.block("if linen is not None and isinstance(m, linen.Module)"):
+                    head.line("f = numpyro.contrib.module.flax_module(name, m, input_shape=(x.shape[-1],))")
+                with head.block("elif nnx is not None and isinstance(m, nnx.Module)"):
+                    head.line("f = numpyro.contrib.module.nnx_module(name, m)")
+                with head.block("elif eqx is not None and isinstance(m, eqx.Module)"):
+                    head.line("f = numpyro.contrib.module.eqx_module(name, m)")
+                with head.block("else"):
+                    head.line('raise TypeError("network " + name + ": module() takes a Flax (linen or NNX) or an "')
+                    head.line('                "Equinox module")')
+                head.line("y = jax.vmap(f)(jnp.reshape(x, (-1, x.shape[-1])))")
+                head.line("return jnp.reshape(y, x.shape[:-1] + y.shape[1:])")
+            head.line()
+            head.line("return apply")
     if "concat" in uses:
         head.line()
         head.line()

@@ -16,7 +16,10 @@ from pathlib import Path
 from . import compiler
 from .diagnostics import Diagnostic, render
 
-_ALLOWED_IMPORTS = {"jax", "jax.numpy", "numpyro", "numpyro.distributions"}
+# `sys` and numpyro.contrib.module: `_module` (a `module(ARG)` network) finds the framework that made ARG
+_ALLOWED_IMPORTS = {"jax", "jax.numpy", "numpyro", "numpyro.distributions", "numpyro.contrib.module", "sys"}
+# `int`: a slice's or a layer's size from guide arguments; the others `_module`'s
+_BUILTINS = {"int": int, "isinstance": isinstance, "TypeError": TypeError}
 
 
 class CompileError(Exception):
@@ -112,13 +115,14 @@ _ALLOWED_NODES = (
     ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Pow, ast.USub, ast.UAdd,
     ast.Tuple, ast.List, ast.Dict, ast.Subscript, ast.Slice, ast.With, ast.withitem, ast.Pass,
     ast.If, ast.BoolOp, ast.Or, ast.Compare, ast.Is, ast.GtE, ast.Eq,  # `_subsample`
+    ast.And, ast.IsNot, ast.Raise,  # `_module`
 )  # fmt: skip
 
 
 def _confined(code: str, filename: str) -> ast.Module:
     """Parse generated code and refuse anything the generator never writes (a generator bug)."""
     tree = ast.parse(code, filename)
-    bound = {"args", "kwargs"}
+    bound = {"args", "kwargs", *_BUILTINS}
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.arg)):
             bound.add(node.name if isinstance(node, ast.FunctionDef) else node.arg)
@@ -148,7 +152,7 @@ def _confined(code: str, filename: str) -> ast.Module:
 
 
 def _execute(code: str, filename: str) -> dict:
-    namespace: dict = {"__builtins__": {"__import__": _restricted_import}, "__name__": "vgc_generated"}
+    namespace: dict = {"__builtins__": {"__import__": _restricted_import, **_BUILTINS}, "__name__": "vgc_generated"}
     exec(compile(_confined(code, filename), filename, "exec"), namespace)
     return namespace
 

@@ -96,7 +96,8 @@ def constraint_markdown(spec: R.ConstraintSpec) -> str:
 NETWORK_DOCS = {
     R.MLP: "`mlp(SIZES..., act=ACT)` — a multilayer perceptron, declared with `net NAME = mlp(...)`: the input "
     "width, the hidden widths, the output width; `act` between layers (default `relu`), the last layer linear.",
-    R.MODULE: "`module(ARG)` — a Flax or Equinox network passed as a guide argument (not supported yet: VG212).",
+    R.MODULE: "`module(ARG)` — a Flax (linen or NNX) or Equinox network passed as guide argument ARG, registered "
+              "through numpyro.contrib.module and applied per element.",
     R.CONCAT: "`concat(a, b, ...)` — vectors joined end to end (a scalar is `[mu]`).",
     **{a: f"`{a}` — an activation an `mlp` takes (`act={a}`: JAX's `jax.nn.{a}`)." for a in R.ACTIVATIONS
        if a not in R.FUNCTIONS},
