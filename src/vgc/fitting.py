@@ -584,7 +584,9 @@ def _param_text(v) -> str:
 
 def write_plots(result: FitResult, directory: str, draws: int = 20_000) -> list[str]:
     """``loss.png`` (every guide's loss curve) and, for a model with two scalar latents or one 2-vector,
-    ``density.png`` (the unnormalized posterior beside each guide's density), else ``marginals.png``."""
+    ``density.png`` (the unnormalized posterior beside each guide's density, and NUTS's with a reference),
+    else ``marginals.png`` (NUTS's marginals overlaid with a reference); ``ppc.png`` for a model with observed
+    sites (:func:`vgc.plot.ppc`)."""
     import os
 
     from . import plot
@@ -598,10 +600,13 @@ def write_plots(result: FitResult, directory: str, draws: int = 20_000) -> list[
     latents = trace_model(result.model, result.args, result.kwargs).latents()
     key = jax.random.PRNGKey(result.settings.seed + 2)
     samples = {r.name: r.sample(draws, key) for r in rows}
+    nuts = {k: result.reference.flat(k) for k in result.reference.draws} if result.reference is not None else None
     shapes = [tuple(s.batch_shape) + tuple(s.event_shape) for s in latents]
     if [math.prod(sh) for sh in shapes] in ([1, 1], [2]):
         names = [s.name for s in latents]
         columns = {r: _two_columns(v, names) for r, v in samples.items()}
+        if nuts is not None:
+            columns["NUTS (reference)"] = _two_columns(nuts, names)
         labels = (names[0], names[1]) if len(names) == 2 else (f"{names[0]}[0]", f"{names[0]}[1]")
         xs, ys = (_grid(np.concatenate([c[:, j] for c in columns.values()])) for j in (0, 1))
         log_target = _log_target(result, latents, xs, ys)
@@ -611,8 +616,23 @@ def write_plots(result: FitResult, directory: str, draws: int = 20_000) -> list[
         paths.append(os.path.join(directory, "marginals.png"))
         wanted = [s.name for s in latents]
         plot.marginals({r: {k: v[k] for k in wanted if k in v} for r, v in samples.items()}, paths[-1],
-                       title=f"marginals: {', '.join(samples)}")
+                       title=f"marginals: {', '.join(samples)}{' and NUTS' if nuts else ''}", reference=nuts)
+    observed, replicated = _replicated(result, rows, key)
+    if observed:
+        paths.append(os.path.join(directory, "ppc.png"))
+        plot.ppc(observed, replicated, paths[-1], title=f"posterior predictive check: {', '.join(replicated)}")
     return paths
+
+
+def _replicated(result: FitResult, rows: list[FitResult], key, draws: int = 500) -> tuple[dict, dict]:
+    """The observed data and, per guide, ``draws`` replicated data sets (:func:`vgc.export.posterior_predictive`)."""
+    from .export import _model_trace, _observed, posterior_predictive
+
+    observed = {k: v for k, (_, v) in _observed(_model_trace(result.model, result.args, result.kwargs)).items()}
+    if not observed:
+        return {}, {}
+    replicated = {r.name: posterior_predictive(r, r.sample(draws, key), key) for r in rows}
+    return observed, replicated
 
 
 def _two_columns(draws: dict, names: list[str]) -> np.ndarray:

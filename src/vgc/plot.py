@@ -1,4 +1,5 @@
-"""PNG plots for ``vgc fit --plot DIR``: loss curves, 2-D densities and marginal histograms.
+"""PNG plots for ``vgc fit --plot DIR``: loss curves, 2-D densities, marginal histograms and posterior predictive
+checks.
 
 Everything here is a pure function of plain numpy data: :mod:`vgc.fit` runs the fits, draws the samples and
 evaluates the model's log density on a grid, and hands the arrays over. Keeping jax and numpyro out of this
@@ -266,7 +267,12 @@ def _contour_panel(ax, xs, ys, z, name: str, empty: str):
 
 
 def marginals(
-    samples: dict[str, dict[str, np.ndarray]], path: str, max_panels: int = 24, title: str | None = None
+    samples: dict[str, dict[str, np.ndarray]],
+    path: str,
+    max_panels: int = 24,
+    title: str | None = None,
+    reference: dict[str, np.ndarray] | None = None,
+    reference_name: str = "NUTS",
 ) -> str:
     """Histograms of every scalar entry of every latent site, one overlay per guide; return the title.
 
@@ -275,7 +281,8 @@ def marginals(
     grid of up to :data:`MARGINAL_COLUMNS` columns; when entries are left out, the title says so
     ("first 24 of 40 entries"). Each panel overlays one step histogram (density) per guide that has the site,
     over 50 bins spanning the pooled 1st–99th percentiles (heavy tails would otherwise squeeze the bulk into
-    a bin or two). A site must have the same shape in every guide that has it.
+    a bin or two). A site must have the same shape in every guide that has it. ``reference`` (site → draws, e.g.
+    NUTS's) is overlaid on every panel as a black dashed line named ``reference_name``; the bins span it too.
     """
     if max_panels < 1:
         raise ValueError(f"max_panels must be at least 1, not {max_panels}")
@@ -317,21 +324,153 @@ def marginals(
                 v = np.asarray(samples[guide][site], dtype=float)
                 v = v.reshape(len(v), -1)[:, np.ravel_multi_index(index, sites[site])] if index else v.ravel()
                 values[guide] = v[np.isfinite(v)]
-        edges = _bins(np.concatenate(list(values.values())))
+        ref = None
+        if reference is not None and site in reference:
+            ref = np.asarray(reference[site], dtype=float)
+            ref = ref.reshape(len(ref), -1)[:, np.ravel_multi_index(index, sites[site])] if index else ref.ravel()
+            ref = ref[np.isfinite(ref)]
+        edges = _bins(np.concatenate([*values.values(), *([ref] if ref is not None else [])]))
         for i, guide in enumerate(guides):
             v = values.get(guide)
             if edges is None or v is None or v.size == 0:
                 continue
             density, _ = np.histogram(v, bins=edges, density=True)
             ax.stairs(density, edges, color=f"C{i}", linewidth=1.8 if i == 0 else 1.2, zorder=3 if i == 0 else 2)
+        if edges is not None and ref is not None and ref.size:
+            density, _ = np.histogram(ref, bins=edges, density=True)
+            ax.stairs(density, edges, color="black", linestyle="--", linewidth=1.3, zorder=4)
         ax.set_title(_entry_label(site, index), fontsize="medium")
         ax.tick_params(labelsize="small")
         if edges is None:
             ax.text(0.5, 0.5, "no finite draws", ha="center", va="center", transform=ax.transAxes, color="0.4")
     # Proxy handles: the first panel's site may be missing from some guides, the legend should still list all.
     handles = [Line2D([], [], color=f"C{i}", linewidth=1.8 if i == 0 else 1.2) for i in range(len(guides))]
-    flat[0].legend(handles, guides, fontsize="small")
+    names = list(guides)
+    if reference is not None:
+        handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1.3))
+        names.append(reference_name)
+    flat[0].legend(handles, names, fontsize="small")
     return _finish(fig, path, full_title)
+
+
+PPC_PANEL = (4.5, 3.5)
+PPC_COLUMNS = 3
+PPC_LINES = 20  # replicated data sets drawn one by one (faint), per guide
+
+
+def ppc(
+    observed: dict[str, np.ndarray],
+    replicated: dict[str, dict[str, np.ndarray]],
+    path: str,
+    max_panels: int = 6,
+    title: str | None = None,
+) -> str:
+    """A posterior predictive check: each observed site's data against data replicated from each guide; return
+    the title.
+
+    ``observed[site]`` is the data (any shape; its entries are pooled), ``replicated[guide][site]`` has shape
+    (n, *data shape): n replicated data sets. One panel per observed site, the first ``max_panels`` (the title
+    says when some are left out). Counts (every observed and replicated value an integer, at most 40 distinct
+    values) get bars: the observed frequency of each value (grey) and, per guide, the mean replicated frequency
+    with its 5–95% interval over the data sets. Real values get histograms over shared bins: the data (grey,
+    filled), :data:`PPC_LINES` single replicated data sets per guide (faint) and all of them pooled (solid). A
+    site with one observed value shows the replicated values' histogram and the observation as a line.
+    """
+    if max_panels < 1:
+        raise ValueError(f"max_panels must be at least 1, not {max_panels}")
+    if not observed:
+        raise ValueError("ppc needs at least one observed site")
+    sites = list(observed)[:max_panels]
+    note = f"first {len(sites)} of {len(observed)} observed sites" if len(observed) > len(sites) else ""
+    full_title = f"{title} ({note})" if title and note else title or note
+    require()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    ncols = min(PPC_COLUMNS, len(sites))
+    nrows = math.ceil(len(sites) / ncols)
+    width, height = PPC_PANEL
+    fig, axes = _figure((width * ncols, height * nrows), nrows=nrows, ncols=ncols, squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[len(sites):]:
+        ax.set_visible(False)
+    guides = list(replicated)
+    for ax, site in zip(flat, sites):
+        y = np.asarray(observed[site], dtype=float).ravel()
+        reps = {}
+        for g in guides:
+            if site in replicated[g]:
+                r = np.asarray(replicated[g][site], dtype=float)
+                reps[g] = r.reshape(len(r), -1)
+        _ppc_panel(ax, site, y, reps, guides)
+    handles = [Patch(facecolor="0.6", edgecolor="black", alpha=0.6)]
+    handles += [Line2D([], [], color=f"C{i}") for i in range(len(guides))]
+    flat[0].legend(handles, ["observed", *(f"{g} (replicated)" for g in guides)], fontsize="small")
+    return _finish(fig, path, full_title)
+
+
+def _ppc_panel(ax, site: str, y: np.ndarray, reps: dict[str, np.ndarray], guides: list[str]) -> None:
+    ax.set_title(site, fontsize="medium")
+    ax.tick_params(labelsize="small")
+    pooled = np.concatenate([y, *(r.ravel() for r in reps.values())])
+    pooled = pooled[np.isfinite(pooled)]
+    if pooled.size == 0:
+        ax.text(0.5, 0.5, "no finite values", ha="center", va="center", transform=ax.transAxes, color="0.4")
+        return
+    values = np.unique(pooled)
+    if np.all(pooled == np.round(pooled)) and len(values) <= 40:
+        _ppc_bars(ax, y, reps, guides, values)
+        return
+    if y.size == 1:
+        edges = _bins(pooled)
+        for i, g in enumerate(guides):
+            if g in reps:
+                density, _ = np.histogram(reps[g].ravel(), bins=edges, density=True)
+                ax.stairs(density, edges, color=f"C{i}", linewidth=1.5)
+        ax.axvline(y[0], color="black", linewidth=2)
+        ax.set_xlabel("one observation: replicated values, the observed one (line)", fontsize="small")
+        return
+    edges = _bins(pooled)
+    grid = np.linspace(edges[0], edges[-1], 200)
+    observed = _kde(y[np.isfinite(y)], grid)
+    ax.fill_between(grid, observed, color="0.6", alpha=0.6, linewidth=0, zorder=1)
+    ax.plot(grid, observed, color="black", linewidth=1.8, zorder=4)
+    for i, g in enumerate(guides):
+        if g not in reps:
+            continue
+        rows = [row[np.isfinite(row)] for row in reps[g]]
+        for row in rows[:PPC_LINES]:
+            ax.plot(grid, _kde(row, grid), color=f"C{i}", alpha=0.2, linewidth=0.8, zorder=2)
+        # the replicated data's expected density: the average of the data sets' (at most 200 of them)
+        mean = np.mean([_kde(row, grid) for row in rows[:200]], axis=0)
+        ax.plot(grid, mean, color=f"C{i}", linewidth=2.0 if i == 0 else 1.4, zorder=3)
+    ax.set_ylabel("density (kernel estimate)", fontsize="small")
+
+
+def _kde(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """A Gaussian kernel density estimate of ``x`` on ``grid`` (Silverman's rule-of-thumb bandwidth)."""
+    if x.size == 0:
+        return np.zeros_like(grid)
+    spread = min(np.std(x), (np.percentile(x, 75) - np.percentile(x, 25)) / 1.34) or np.std(x) or 1.0
+    h = 0.9 * spread * x.size ** (-0.2)
+    z = (grid[:, None] - x[None, :]) / h
+    return np.exp(-0.5 * z * z).sum(axis=1) / (x.size * h * math.sqrt(2 * math.pi))
+
+
+def _ppc_bars(ax, y, reps, guides, values) -> None:
+    """Observed frequency of each count (bars) and each guide's replicated frequency (a point, 5–95%)."""
+    ax.bar(values, [np.mean(y == v) for v in values], width=0.8, color="0.6", alpha=0.6, zorder=1)
+    n = max(len(guides), 1)
+    for i, g in enumerate(guides):
+        if g not in reps:
+            continue
+        freq = np.stack([np.mean(reps[g] == v, axis=1) for v in values], axis=1)  # (data sets, values)
+        lo, hi = np.percentile(freq, [5, 95], axis=0)
+        mean = freq.mean(axis=0)
+        x = values + (i - (n - 1) / 2) * 0.8 / max(n, 2)  # side by side within the bar
+        ax.errorbar(x, mean, yerr=[np.maximum(mean - lo, 0), np.maximum(hi - mean, 0)], fmt="o", color=f"C{i}",
+                    markersize=4, capsize=2, zorder=3)
+    ax.set_ylabel("frequency", fontsize="small")
 
 
 def _first_entries(sites: Mapping[str, tuple[int, ...]], limit: int) -> list[tuple[str, tuple[int, ...]]]:
