@@ -94,6 +94,8 @@ WORD_BEFORE = f"(?<!{NAME_CHAR})"
 WORD_AFTER = f"(?!{NAME_CHAR})"
 # grammar/vg.lark's NUMBER, verbatim but for non-capturing groups.
 NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+# grammar/vg.lark's STRING (a site name after `as`): no escapes, no line breaks.
+SITE_STRING = r'"[^"\\\n]*"'
 
 # Scope of each class of highlight_words() that is highlighted wherever it appears, in the order the rules
 # are tried.
@@ -284,7 +286,12 @@ def grammar() -> dict:
             statement.append({"include": f"#word-{cls}"})
     repository["number"] = {"match": NUMBER, "name": "constant.numeric.vg"}
     repository["name"] = {"match": NAME, "name": "variable.other.vg"}
-    statement += [{"include": "#number"}, {"include": "#name"}]
+    # `as "lambda"`: a string only there (anywhere else a quote is an error, as for the compiler)
+    repository["site-name"] = {
+        "match": r"\b(as)\s+(" + SITE_STRING + ")",
+        "captures": {"1": {"name": WORD_SCOPES["keyword"]}, "2": {"name": "string.quoted.double.vg"}},
+    }
+    statement = [statement[0], {"include": "#site-name"}, *statement[1:], {"include": "#number"}, {"include": "#name"}]
     for cls in operator_order(OPERATORS):
         repository[f"operator-{cls}"] = {"match": operators_regex(OPERATORS[cls]), "name": operator_scope(cls)}
         statement.append({"include": f"#operator-{cls}"})

@@ -37,6 +37,7 @@ class GuideChecker:
         self.r = reporter
         self.numeric = numeric
         self.guide = GuideIR(name, None if args is None else tuple(a.id for a in args), head)
+        self.site_spans: dict[str, N.Span] = {}  # NumPyro site name -> where it is first defined
         self.scope = Scope(self.guide.symbols)
         self.x = ExprChecker(reporter, self.scope, self.guide)
         self.d = DistChecker(reporter, self.x)
@@ -63,6 +64,21 @@ class GuideChecker:
 
     def emit(self, record) -> None:
         (self.open_plates[-1].items if self.open_plates else self.guide.items).append(record)
+
+    def site_name(self, name: str, span: N.Span, site: N.SiteName | None) -> None:
+        """Record the NumPyro name of the site ``name`` (``as "SITE"`` or the name itself); one site per name."""
+        trace = name
+        if site is not None:
+            if not site.text or not site.text.isprintable() or site.text != site.text.strip():
+                self.r.report(D.BAD_NAME, site.span, f"'{site.text}' cannot be a site name: it is empty, has "
+                              "spaces at an end or characters that do not print", 'e.g. `as "trend/alpha"`')
+                return
+            trace = self.guide.site_names[name] = site.text
+        first = self.site_spans.setdefault(trace, span)
+        if first is not span:
+            self.r.report(D.REDEFINED, site.span if site is not None else span,
+                          f"site '{trace}' is defined twice (first on line {first.line})",
+                          "give one of them another name: `as \"...\"` sets the NumPyro name")
 
     def define(self, name: str, span: N.Span) -> bool:
         """Report a redefinition; True when the name is free."""
@@ -283,6 +299,7 @@ class GuideChecker:
                     f"choose an initial value inside the '{cname}' constraint",
                 )
         if self.define(s.name, s.name_span):
+            self.site_name(s.name, s.name_span, s.site)
             if ok:
                 self.guide.supports[s.name] = SP.param_support(cname, [v.const for v in bounds],
                                                                [unparse(a) for a in cargs])
@@ -299,6 +316,8 @@ class GuideChecker:
             (sym := self.scope.get(n)) is not None and sym.kind is Kind.BROKEN for n in N.names(s.dist)
         )
         free = self.define(s.name, s.name_span)
+        if free:
+            self.site_name(s.name, s.name_span, s.site)
         if d is None or not free:
             if free:  # keep checking later statements against a placeholder
                 self.scope.define(Sym(s.name, Kind.RANDOM, s.name_span, None, used=True, varies=self.here))
@@ -344,6 +363,9 @@ class GuideChecker:
             # `h = enc(x[data])` binds it as `let h = ...` does, even when its input reads earlier draws
             # (a conditional local guide). A name never read afterwards could only mean a site: a draw
             # passed through a network then is VG411 below.
+            if s.site is not None:
+                self.r.report(D.BAD_TARGET, s.site.span, f"'{s.targets[0].id}' is a network's output, a value and "
+                              "not a site: it has no site name", "drop `as ...`; name the draws it parameterizes")
             self.let(N.Let(s.targets[0].id, s.targets[0].span, s.value, s.span), v)
             return
         if v.randoms and not v.error and self.guide.nets and self.through_network(s):
@@ -355,7 +377,10 @@ class GuideChecker:
                 self.r.report(D.REDEFINED, t.span, f"'{t.id}' appears twice on the left")
                 names_ok = False
             seen.add(t.id)
-            names_ok = self.define(t.id, t.span) and names_ok
+            if self.define(t.id, t.span):
+                self.site_name(t.id, t.span, s.site)
+            else:
+                names_ok = False
         if s.is_list:
             if v.shape is not None and v.shape != (len(s.targets),):
                 self.r.report(

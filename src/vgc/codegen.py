@@ -382,7 +382,7 @@ class GuideGen:
         if it.layout.plates:
             init = self.batched_init(it, init)
             extra += f", event_dim={len(it.shape or ())}"
-        self.bind(s.name, f"numpyro.param({_q(s.name)}, {init}{extra})")
+        self.bind(s.name, f"numpyro.param({_q(self.g.site(s.name))}, {init}{extra})")
 
     def batched_init(self, it: C.ParamIR, init: str) -> str:
         """A per-element param's initial value broadcast to its full shape (plate sizes, then the element's):
@@ -499,7 +499,7 @@ class GuideGen:
     def emit_SampleIR(self, it: C.SampleIR) -> None:
         s = it.stmt
         infer = ', infer={"is_auxiliary": True}' if s.name in self.g.auxiliary else ""
-        self.bind(s.name, f"numpyro.sample({_q(s.name)}, {self.dist(it.dist, event=not it.batch)}{infer})")
+        self.bind(s.name, f"numpyro.sample({_q(self.g.site(s.name))}, {self.dist(it.dist, event=not it.batch)}{infer})")
 
     def emit_NetIR(self, it) -> None:
         """An mlp: its params (weights drawn lazily from the param's key, biases 0) where it is declared, and a
@@ -559,7 +559,7 @@ class GuideGen:
             args.append(f"log_density={density}")
         if event:
             args.append(f"event_dim={event}")
-        return f"numpyro.sample({_q(name)}, dist.Delta({', '.join(args)}))"
+        return f"numpyro.sample({_q(self.g.site(name))}, dist.Delta({', '.join(args)}))"
 
     def log_density(self, plan: Plan, mapping: tuple[str | None, str] | None = None) -> str:
         """-log|det J| from the plan's terms (``mapping``: the Python texts of a mapping function's argument, when
@@ -660,8 +660,9 @@ def _num(x: float) -> str:
 
 
 def _q(name: str) -> str:
-    # Names are validated identifiers, so they need no escaping; repr keeps it so.
-    return '"' + name + '"' if name.isidentifier() else repr(name)
+    # VG names are identifiers and `as` site names printable without quote or backslash: neither needs escaping
+    plain = name.isprintable() and '"' not in name and "\\" not in name
+    return '"' + name + '"' if plain else repr(name)
 
 
 def function_names(guide_names) -> dict[str, str]:

@@ -184,6 +184,7 @@ class AstBuilder(Transformer):
     @v_args(meta=True)
     def param_stmt(self, meta, children):
         _kw, name, *rest = children
+        site = rest.pop() if rest and isinstance(rest[-1], N.SiteName) else None
         shape = init = constraint = None
         it = iter(rest)
         for c in it:
@@ -193,7 +194,7 @@ class AstBuilder(Transformer):
                 init = next(it)
             elif isinstance(c, Token) and c.type == "COLON":
                 constraint = next(it)
-        return N.Param(self._name(name), _span(name), shape, init, constraint, _span(meta))
+        return N.Param(self._name(name), _span(name), shape, init, constraint, _span(meta), site)
 
     def shape(self, children):
         return tuple(c for c in children if c is not None and not isinstance(c, Token))
@@ -202,8 +203,15 @@ class AstBuilder(Transformer):
     def let_stmt(self, meta, _kw, name, _eq, value):
         return N.Let(self._name(name), _span(name), value, _span(meta))
 
-    @v_args(inline=True, meta=True)
-    def sample_stmt(self, meta, target, _tilde, dist, _colon=None, kind=None):
+    @v_args(inline=True)
+    def site_name(self, _as, text):
+        return N.SiteName(str(text)[1:-1], _span(text))
+
+    @v_args(meta=True)
+    def sample_stmt(self, meta, children):
+        site = children.pop() if isinstance(children[-1], N.SiteName) else None
+        target, _tilde, dist, *option = children
+        kind = option[1] if option else None
         if not isinstance(target, N.Name):
             self.reporter.report(
                 D.BAD_TARGET,
@@ -217,13 +225,18 @@ class AstBuilder(Transformer):
                 D.BAD_OPTION, _span(kind), f"unknown draw option '{kind}'",
                 "the only one is `: batch` (keep the distribution's batch dimensions; no .to_event)",
             )
-        return N.Sample(target.id, target.span, dist, _span(meta), kind is not None and str(kind) == "batch")
+        return N.Sample(target.id, target.span, dist, _span(meta), kind is not None and str(kind) == "batch", site)
 
     @v_args(inline=True, meta=True)
-    def assign_stmt(self, meta, target, _eq, value):
+    def assign_stmt(self, meta, target, _eq, value, site=None):
         if isinstance(target, N.Name):
-            return N.Assign((target,), False, value, _span(meta))
+            return N.Assign((target,), False, value, _span(meta), site)
         if isinstance(target, N.Vector) and target.items and all(isinstance(t, N.Name) for t in target.items):
+            if site is not None:
+                self.reporter.report(
+                    D.BAD_TARGET, site.span, "`as \"SITE\"` names one site; this statement defines several",
+                    "name the vector instead: `v = ... as \"SITE\"`, or give each its own statement",
+                )
             return N.Assign(tuple(target.items), True, value, _span(meta))
         self.reporter.report(
             D.BAD_TARGET,

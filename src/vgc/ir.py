@@ -171,8 +171,8 @@ class LetIR(Record):
 class GuideIR:
     """One checked guide, ready for code generation."""
 
-    __slots__ = ("args", "auxiliary", "head", "indexed", "info", "items", "name", "net_lines", "nets", "supports",
-                 "symbols")
+    __slots__ = ("args", "auxiliary", "head", "indexed", "info", "items", "name", "net_lines", "nets", "site_names",
+                 "supports", "symbols")
 
     def __init__(self, name: str, args: tuple[str, ...] | None, head: N.Span | None = None):
         self.name = name
@@ -189,6 +189,11 @@ class GuideIR:
         self.supports: dict[str, object] = {}
         self.nets: dict[str, object] = {}  # name -> networks.NetIR of each declared network
         self.net_lines: dict[str, int] = {}  # name -> line of every top-level `net` (applied before it: VG215)
+        self.site_names: dict[str, str] = {}  # VG name -> NumPyro site name, where `as "SITE"` gives one
+
+    def site(self, name: str) -> str:
+        """The NumPyro name of the site VG calls ``name`` (the same unless ``as "SITE"`` renames it)."""
+        return self.site_names.get(name, name)
 
     def walk(self):
         """Every IR record, plates before their bodies, in source order."""
@@ -222,9 +227,9 @@ class Site(Record):
     """One site the guide creates, as the model check and the LSP see it."""
 
     __slots__ = ("name", "kind", "event_shape", "event_dim", "layout", "auxiliary", "span", "name_span", "batch_dims",
-                 "support")
-    _defaults: ClassVar[dict] = {"batch_dims": (), "support": None}
-    name: str
+                 "support", "site")
+    _defaults: ClassVar[dict] = {"batch_dims": (), "support": None, "site": None}
+    name: str  # the VG name; ``site`` is the NumPyro name (the trace's, --out's, reports')
     kind: SiteKind
     event_shape: Shape  # one element's shape
     event_dim: int | None
@@ -234,6 +239,7 @@ class Site(Record):
     name_span: N.Span
     batch_dims: tuple | None  # batch dimensions outside any plate (`: batch` draws)
     support: object  # supports.Support: where its values lie (each entry, for a vector)
+    site: str  # the NumPyro name: ``name`` unless ``as "SITE"`` gives another
 
     @property
     def plates(self) -> tuple[str, ...]:
@@ -258,17 +264,18 @@ def sites(guide: GuideIR) -> list[Site]:
         if type(it).__name__ == "NetIR":  # networks.NetIR (that module imports this one)
             for pname, shape in it.params():
                 out.append(Site(pname, SiteKind.PARAM, shape, None if shape is None else len(shape), Layout(),
-                                False, it.stmt.span, it.stmt.name_span, (), guide.supports.get(pname)))
+                                False, it.stmt.span, it.stmt.name_span, (), guide.supports.get(pname), pname))
         elif isinstance(it, ParamIR):
             s = it.stmt
             out.append(Site(s.name, SiteKind.PARAM, it.shape, None if it.shape is None else len(it.shape),
-                            it.layout, False, s.span, s.name_span, (), guide.supports.get(s.name)))
+                            it.layout, False, s.span, s.name_span, (), guide.supports.get(s.name), guide.site(s.name)))
         elif isinstance(it, SampleIR):
             s, shape, batch = it.stmt, it.dist.shape, ()
             if it.batch:
                 shape, batch = it.dist.event, it.dist.batch
             out.append(Site(s.name, SiteKind.DRAW, shape, None if shape is None else len(shape), it.layout,
-                            s.name in guide.auxiliary, s.span, s.name_span, batch, guide.supports.get(s.name)))
+                            s.name in guide.auxiliary, s.span, s.name_span, batch, guide.supports.get(s.name),
+                            guide.site(s.name)))
         elif isinstance(it, TransformIR):
             s = it.stmt
             shape, batch = () if s.is_list else it.shape, ()
@@ -276,5 +283,5 @@ def sites(guide: GuideIR) -> list[Site]:
                 shape, batch = (), it.shape
             for t in s.targets:
                 out.append(Site(t.id, SiteKind.DELTA, shape, None if shape is None else len(shape), it.layout,
-                                False, s.span, t.span, batch, guide.supports.get(t.id)))
+                                False, s.span, t.span, batch, guide.supports.get(t.id), guide.site(t.id)))
     return out

@@ -253,38 +253,51 @@ def has_pm(e: Expr) -> bool:
 # ---------------------------------------------------------------- statements
 
 
-class Param(Node):
-    """``param NAME[SHAPE] = INIT : CONSTRAINT``; every part after the name is optional."""
+class SiteName(Node):
+    """``as "SITE"``: the NumPyro name of the site a statement defines, when it is not a VG name."""
 
-    __slots__ = ("name", "name_span", "shape", "init", "constraint", "span")
+    __slots__ = ("text", "span")
+    text: str
+    span: Span
+
+
+class Param(Node):
+    """``param NAME[SHAPE] = INIT : CONSTRAINT as "SITE"``; every part after the name is optional."""
+
+    __slots__ = ("name", "name_span", "shape", "init", "constraint", "span", "site")
+    _defaults: ClassVar[dict] = {"site": None}
     name: str
     name_span: Span
     shape: tuple[Expr, ...] | None
     init: Expr | None
     constraint: Expr | None
     span: Span
+    site: SiteName | None
 
 
 class Sample(Node):
     """``NAME ~ DIST``, or ``NAME ~ DIST : batch`` (``batch``: no ``.to_event``, one value per batch entry)."""
 
-    __slots__ = ("name", "name_span", "dist", "span", "batch")
-    _defaults: ClassVar[dict] = {"batch": False}
+    __slots__ = ("name", "name_span", "dist", "span", "batch", "site")
+    _defaults: ClassVar[dict] = {"batch": False, "site": None}
     name: str
     name_span: Span
     dist: Expr
     span: Span
     batch: bool
+    site: SiteName | None
 
 
 class Assign(Node):
-    """``NAME = EXPR`` or ``[N1, N2] = EXPR``: latent sites defined by a transform."""
+    """``NAME = EXPR`` or ``[N1, N2] = EXPR``: latent sites defined by a transform (one name: ``as "SITE"``)."""
 
-    __slots__ = ("targets", "is_list", "value", "span")
+    __slots__ = ("targets", "is_list", "value", "span", "site")
+    _defaults: ClassVar[dict] = {"site": None}
     targets: tuple[Name, ...]
     is_list: bool
     value: Expr
     span: Span
+    site: SiteName | None
 
 
 class Let(Node):

@@ -49,7 +49,7 @@ import unicodedata
 from typing import ClassVar
 
 from pygments.lexer import RegexLexer, bygroups, include
-from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, Whitespace
+from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, String, Whitespace
 
 from .registry import OPERATORS, highlight_words
 
@@ -58,6 +58,7 @@ __all__ = ["CLASS_TOKENS", "CONTEXT_CLASSES", "NAME", "NUMBER", "VgLexer"]
 # grammar/vg.lark, verbatim.
 NAME = r"[^\W\d]\w*"
 NUMBER = r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+SITE_STRING = r'"[^"\\\n]*"'  # `as "lambda"`: the grammar's STRING (no escapes)
 
 # Token type of each class of highlight_words().
 CLASS_TOKENS = {
@@ -134,6 +135,7 @@ class VgLexer(RegexLexer):
             (r"#[^\r\n]*", Comment.Single),
         ],
         "token": [
+            (rf"(as)([ \t\f]+)({SITE_STRING})", bygroups(CLASS_TOKENS["keyword"], Whitespace, String.Double)),
             (NAME, _name),
             (NUMBER, _number),
             (_OPERATOR_RE, Operator),

@@ -96,7 +96,8 @@ def blank_bad_characters(text: str, reporter: D.Reporter) -> tuple[str, list[tup
         bad = text[start:end]
         line, col = _position(text, start)
         hint = (
-            "VG has no strings" if bad[0] in "\"`"
+            "VG has no strings but a site's NumPyro name after `as` (`lam ~ HalfCauchy(1) as \"lambda\"`)"
+            if bad[0] in "\"`"
             else "VG has no comparison or logical operators" if bad[0] in "!<>&|"
             else "VG uses names, numbers, [ ] ( ) { }, + - * / ^ ± · @ ~ = : , ; and # comments"
         )

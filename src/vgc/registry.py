@@ -206,7 +206,7 @@ CONSTRAINTS: dict[str, ConstraintSpec] = {
     ]
 }
 
-KEYWORDS = ("param", "let", "guide", "plate", "net")
+KEYWORDS = ("param", "let", "guide", "plate", "net", "as")
 
 
 def highlight_words() -> dict[str, tuple[str, ...]]:

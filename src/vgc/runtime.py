@@ -66,17 +66,19 @@ class Guide:
 
     @property
     def param_names(self) -> list[str]:
-        """The names of the guide's params, in the order the VG source declares them."""
+        """The NumPyro names of the guide's params (``as "SITE"`` where given), in the order the VG source declares
+        them."""
         from .ir import SiteKind
 
-        return [s.name for s in self._sites() if s.kind is SiteKind.PARAM]
+        return [s.site for s in self._sites() if s.kind is SiteKind.PARAM]
 
     @property
     def latent_names(self) -> list[str]:
-        """The sites this guide gives the model: its draws and transformed latents, not its auxiliary draws."""
+        """The NumPyro names of the sites this guide gives the model: its draws and transformed latents, not its
+        auxiliary draws."""
         from .ir import SiteKind
 
-        return [s.name for s in self._sites() if s.kind is not SiteKind.PARAM and not s.auxiliary]
+        return [s.site for s in self._sites() if s.kind is not SiteKind.PARAM and not s.auxiliary]
 
     def sample(self, params: dict, n: int = 1000, key=None, *args, **kwargs) -> dict:
         """``n`` draws of the sites this guide gives the model (not its auxiliary draws), at ``params``

@@ -49,6 +49,10 @@ def expr(e: N.Expr, parent: int = 0) -> str:
     raise TypeError(type(e))
 
 
+def _site(s) -> str:
+    return f' as "{s.site.text}"' if s.site is not None else ""
+
+
 def stmt(s: N.Stmt) -> str:
     """Print one statement on one line (a plate: its header)."""
     if isinstance(s, N.Param):
@@ -59,12 +63,12 @@ def stmt(s: N.Stmt) -> str:
             text += f" = {expr(s.init)}"
         if s.constraint is not None:
             text += f" : {expr(s.constraint)}"
-        return text
+        return text + _site(s)
     if isinstance(s, N.Sample):
-        return f"{s.name} ~ {expr(s.dist)}" + (" : batch" if s.batch else "")
+        return f"{s.name} ~ {expr(s.dist)}" + (" : batch" if s.batch else "") + _site(s)
     if isinstance(s, N.Assign):
         lhs = ", ".join(t.id for t in s.targets)
-        return f"{'[' + lhs + ']' if s.is_list else lhs} = {expr(s.value)}"
+        return f"{'[' + lhs + ']' if s.is_list else lhs} = {expr(s.value)}" + _site(s)
     if isinstance(s, N.Let):
         return f"let {s.name} = {expr(s.value)}"
     if isinstance(s, N.Net):
