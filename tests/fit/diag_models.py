@@ -43,7 +43,7 @@ def conjugate_posterior(y=Y) -> tuple[float, float]:
 
 def subsampled(y=None):
     """The conjugate model with its data subsampled 4 at a time: PSIS k̂ is not defined."""
-    y = Y if y is None else y
+    y = jnp.asarray(Y if y is None else y)  # indexed by the plate's (traced) subsample
     mu = numpyro.sample("mu", dist.Normal(0.0, 1.0))
     with numpyro.plate("data", len(y), subsample_size=4) as idx:
         numpyro.sample("obs", dist.Normal(mu, 1.0), obs=y[idx])
