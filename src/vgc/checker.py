@@ -65,6 +65,22 @@ class GuideChecker:
     def emit(self, record) -> None:
         (self.open_plates[-1].items if self.open_plates else self.guide.items).append(record)
 
+    def random_init(self, e: N.Call) -> bool:
+        """``uniform(low, high)`` / ``normal(loc, scale)`` as a param's initial value: two numbers, low < high,
+        scale > 0 (the draw is in the param's unconstrained space, so any constraint takes it)."""
+        names = R.RANDOM_INITS[e.func]
+        values = [self.x.value(a).const for a in e.args]
+        if e.kwargs or len(values) != 2 or not all(isinstance(v, float) for v in values):
+            self.r.report(D.BAD_ARGS, e.span, f"{e.func}() takes two numbers, its {names[0]} and {names[1]}",
+                          f"e.g. `param loc[10] = {e.func}({'-2, 2' if e.func == 'uniform' else '0, 0.1'})`")
+            return False
+        a, b = values
+        if (e.func == "uniform" and not a < b) or (e.func == "normal" and not b > 0):
+            why = "low must be below high" if e.func == "uniform" else "its scale must be positive"
+            self.r.report(D.BAD_ARGS, e.span, f"{e.func}({a:g}, {b:g}): {why}")
+            return False
+        return True
+
     def site_name(self, name: str, span: N.Span, site: N.SiteName | None) -> None:
         """Record the NumPyro name of the site ``name`` (``as "SITE"`` or the name itself); one site per name."""
         trace = name
@@ -250,7 +266,11 @@ class GuideChecker:
                 if bounds:
                     low = bounds[0].const
         init_val = None
-        if s.init is not None:
+        if R.is_random_init(s.init):
+            ok = self.random_init(s.init) and ok
+            if shape is None and s.shape is None:
+                shape = ()
+        elif s.init is not None:
             before = len(self.r.items)
             init_val = self.x.value(s.init)
             if self.errors_since(before):  # e.g. 1e400 (VG104): no VG501 on top

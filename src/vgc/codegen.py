@@ -371,18 +371,33 @@ class GuideGen:
 
     def emit_ParamIR(self, it: C.ParamIR) -> None:
         s = it.stmt
-        init = self.param_init(it)
-        extra = ""
+        init = self.param_init(it) if not R.is_random_init(s.init) else ""
+        extra, c = "", None
         if it.constraint != "real":
             self.uses.add("constraints")
             c = f"constraints.{_NUMPYRO_CONSTRAINT.get(it.constraint, it.constraint)}"
             if it.constraint_args:
                 c += "(" + ", ".join(self.x(a) for a in it.constraint_args) + ")"
             extra = f", constraint={c}"
-        if it.layout.plates:
+        if R.is_random_init(s.init):  # drawn when SVI starts, from the param's own key, then mapped onto its support
+            init = self.random_init(it, c if it.constraint != "real" else "constraints.real")
+            if it.layout.plates:
+                extra += f", event_dim={len(it.shape or ())}"
+        elif it.layout.plates:
             init = self.batched_init(it, init)
             extra += f", event_dim={len(it.shape or ())}"
         self.bind(s.name, f"numpyro.param({_q(self.g.site(s.name))}, {init}{extra})")
+
+    def random_init(self, it: C.ParamIR, support: str) -> str:
+        """``uniform(a, b)`` / ``normal(m, s)``: a lazy initial value of the param's full shape (plate sizes, then
+        the element's), drawn in its unconstrained space (as NumPyro's init_to_uniform) and mapped onto it."""
+        self.uses.update({"random_init", "constraints", "jax"})
+        e = it.stmt.init
+        axes = [self.size_text(self.open[a].size) if a is not None else "1" for a in it.layout.batch_axes()]
+        dims = axes + [str(d) for d in it.shape or ()]
+        full = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+        a, b = (self.x(v) for v in e.args)
+        return f'_random_init("{e.func}", {a}, {b}, {support}, {full})'
 
     def batched_init(self, it: C.ParamIR, init: str) -> str:
         """A per-element param's initial value broadcast to its full shape (plate sizes, then the element's):

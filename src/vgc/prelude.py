@@ -93,6 +93,22 @@ def prelude(uses: set[str], source_name: str) -> str:
                 head.line("return jnp.reshape(y, x.shape[:-1] + y.shape[1:])")
             head.line()
             head.line("return apply")
+    if "random_init" in uses:
+        head.line()
+        head.line()
+        with head.block("def _random_init(kind, a, b, support, shape)"):
+            head.line('"""A param\'s random starting value, drawn from its own key when SVI starts: uniform(a, b) or')
+            head.line("normal(a, b) in its unconstrained space (as NumPyro's init_to_uniform), mapped onto its support.")
+            head.line('"""')
+            head.line()
+            with head.block("def init(key)"):
+                head.line("t = dist.transforms.biject_to(support)")
+                head.line("free = t.inverse_shape(shape)")
+                with head.block('if kind == "uniform"'):
+                    head.line("return t(jax.random.uniform(key, free, minval=a, maxval=b))")
+                head.line("return t(a + b * jax.random.normal(key, free))")
+            head.line()
+            head.line("return init")
     if "concat" in uses:
         head.line()
         head.line()

@@ -118,6 +118,13 @@ PLATE_OPTIONS = ("subsample", "dim")  # `plate NAME(SIZE, subsample=K, dim=D)`; 
 MLP = "mlp"  # `net NAME = mlp(SIZES..., act=ACT)`
 MODULE = "module"  # `net NAME = module(ARG)`: a Flax or Equinox module passed as a guide argument
 CONCAT = "concat"  # `concat(a, b, ...)`: vectors joined
+# A param's random starting value, drawn in its unconstrained space when SVI starts: `= uniform(-2, 2)`
+RANDOM_INITS = {"uniform": ("low", "high"), "normal": ("loc", "scale")}
+
+
+def is_random_init(e) -> bool:
+    """Whether a param's initial value (an expression node or None) is a random starting value."""
+    return type(e).__name__ == "Call" and e.func in RANDOM_INITS
 # The activations an `mlp` takes (JAX's `jax.nn` elementwise functions of the same names); relu is the default.
 ACTIVATIONS = ("relu", "softplus", "tanh", "sigmoid", "elu", "gelu", "silu")
 
