@@ -952,3 +952,9 @@ def test_completion_of_activations_and_network_names():
     inside = labels(VAE, 4, 4)
     assert "enc" in inside and "mlp" in inside and "concat" in inside
     assert {i.label: i.detail for i in lsp.completions(VAE, pos(4, 4))}["enc"] == "network"
+
+
+def test_hover_shows_a_sites_numpyro_name():
+    text = 'guide g() {\n  param m = 0.0\n  lam ~ LogNormal(m, 1) as "lambda"\n}\n'
+    assert 'Site `lam` (NumPyro name `"lambda"`): batch shape ()' in hover_text(text, 2, 2)
+    assert "NumPyro name" not in hover_text(text, 1, 8)  # a site named as in VG says nothing more

@@ -103,7 +103,8 @@ def _site_line(g: ir.GuideIR, name: str, plates: tuple[ir.PlateIR, ...]) -> str:
     if site is None:
         return ""
     support = support_text(site)
-    return f"\n\nSite `{name}`: {site_shape_text(site, plates)}." + (f"\n\n{support}" if support else "")
+    called = f" (NumPyro name `\"{site.site}\"`)" if site.site != name else ""
+    return f"\n\nSite `{name}`{called}: {site_shape_text(site, plates)}." + (f"\n\n{support}" if support else "")
 
 
 def plate_markdown(g: ir.GuideIR | None, plate: N.Plate) -> str:
