@@ -79,9 +79,15 @@ def _dims(msg: dict, shape: tuple) -> list[str]:
     return out
 
 
+def _is_data(msg: dict) -> bool:
+    """An observed site that holds data: not a ``numpyro.factor`` (an observed ``Unit`` site with no data)."""
+    from .modelcheck import family
+
+    return msg["type"] == "sample" and bool(msg.get("is_observed")) and family(msg["fn"]) != "Unit"
+
+
 def _observed(tr: dict) -> dict[str, tuple[list[str], np.ndarray]]:
-    return {n: (_dims(m, tuple(np.shape(m["value"]))), np.asarray(m["value"])) for n, m in tr.items()
-            if m["type"] == "sample" and m.get("is_observed")}
+    return {n: (_dims(m, tuple(np.shape(m["value"]))), np.asarray(m["value"])) for n, m in tr.items() if _is_data(m)}
 
 
 def _dataset(values: dict[str, tuple[list[str], np.ndarray]], leading: tuple[str, ...] = ("chain", "draw")):
@@ -115,7 +121,7 @@ def posterior_predictive(result, draws: dict[str, np.ndarray], key) -> dict[str,
     from numpyro.infer import Predictive
 
     tr = _model_trace(result.model, result.args, result.kwargs)
-    observed = {n for n, m in tr.items() if m["type"] == "sample" and m.get("is_observed")}
+    observed = {n for n, m in tr.items() if _is_data(m)}
     if not observed:
         return {}
     conditioning = dict(draws)
