@@ -441,12 +441,17 @@ def flat_params(params: dict) -> dict[str, np.ndarray]:
     its path (``auto_arn__0$params[0][1]``)."""
     out = {}
     for name, value in params.items():
-        if isinstance(value, (dict, list, tuple)):
+        if _nested(value):
             for path, leaf in jax.tree_util.tree_flatten_with_path(value)[0]:
                 out[name + jax.tree_util.keystr(path)] = np.asarray(leaf)
         else:
             out[name] = np.asarray(value)
     return out
+
+
+def _nested(v) -> bool:
+    """A param that is a tree of arrays (a dict, a list, an Equinox module), not one array or number."""
+    return not isinstance(v, (np.ndarray, np.generic, jax.Array, float, int))
 
 
 def _number(v):
@@ -567,7 +572,7 @@ def _discrete_line(name: str, d: enumeration.Discrete) -> str:
 def _param_text(v) -> str:
     """A param for the text report: a scalar or a short vector by its entries; a network's weights (more than
     16 entries) by shape and summary numbers; a nested param (a module's, an autoguide's flow) by its leaves."""
-    if isinstance(v, (dict, list, tuple)):
+    if _nested(v):
         leaves = [np.asarray(x) for x in jax.tree.leaves(v)]
         shapes = ", ".join(str(x.shape) for x in leaves[:6]) + (", ..." if len(leaves) > 6 else "")
         return f"{len(leaves)} arrays, {sum(x.size for x in leaves):,} numbers: {shapes}"
