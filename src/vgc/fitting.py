@@ -358,7 +358,9 @@ def _fit(name, guide, model, args, kwargs, settings: Settings, goal: Objective, 
          sampler) -> FitResult:
     svi = SVI(model, guide, _optimizer(settings), _elbo(kind, settings.particles))
     done = training.train(svi, args, kwargs, settings.steps, settings.seed, name, progress)
-    fitted = svi.get_params(done.state)
+    # A module's mutable state (a BatchNorm's running statistics: NumPyro's `NAME$state`) goes with the params:
+    # estimating, sampling and --out substitute it as SVI's own steps do (flax_module asserts it is there).
+    fitted = {**svi.get_params(done.state), **(done.state.mutable_state or {})}
     order = [k for k in getattr(guide, "param_names", ()) if k in fitted]  # jax sorts dict keys: the guide's order
     params = {k: jax.tree.map(np.asarray, fitted[k]) for k in [*order, *(k for k in fitted if k not in order)]}
     free = int(sum(np.size(v) for v in jax.tree.leaves(svi.optim.get_params(done.state.optim_state))))
