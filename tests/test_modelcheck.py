@@ -271,3 +271,24 @@ def test_cli_check_without_model_does_not_import_jax(files):
              "assert s == 0; print('jax' in sys.modules, 'numpyro' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=files)
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_a_site_named_with_as_meets_the_models_site_of_that_name():
+    """`lam ~ ... as "lambda"`: the model check matches the guide's site to the model's "lambda" by its NumPyro
+    name, and a misfit names both."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    import vgc
+
+    def model():
+        numpyro.sample("lambda", dist.HalfCauchy(1.0))
+        numpyro.sample("trend/alpha", dist.Normal(0.0, 1.0))
+
+    good = 'guide g() {\n  param m = 0.0\n  lam ~ LogNormal(m, 1) as "lambda"\n  u ~ Normal(m, 1)\n' \
+           '  alpha = 2 * u as "trend/alpha"\n}\n'
+    assert vgc.guide(good).check_model(model) == []
+    bad = good.replace("lam ~ LogNormal(m, 1)", "lam ~ Normal(m, 1)")
+    (d,) = vgc.guide(bad).check_model(model)
+    assert d.code == "VG805" and (d.span.line, d.span.column) == (3, 3)
+    assert d.message.startswith("'lambda' (VG `lam`) has support real in the guide")

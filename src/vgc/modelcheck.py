@@ -319,12 +319,17 @@ class Comparison:
         self.g = guide
         self.m = model
         self.r = reporter
-        self.sites: dict[str, Site] = {s.name: s for s in sites(guide)}
+        self.sites: dict[str, Site] = {s.site: s for s in sites(guide)}  # by NumPyro name, as the traces are
         self.plates: dict[str, PlateIR] = {}
         self.bad_plates: set[str] = set()
         for it in guide.walk():
             if isinstance(it, PlateIR):
                 self.plates.setdefault(it.stmt.name, it)
+
+    def shown(self, name: str) -> str:
+        """A site in a message: its NumPyro name, and its VG name when ``as "SITE"`` gives another."""
+        s = self.sites.get(name)
+        return f"'{name}'" + (f" (VG `{s.name}`)" if s is not None and s.name != name else "")
 
     def at(self, name: str) -> Span:
         """Where a guide site is defined: its statement (its name, when the statement defines several)."""
@@ -404,7 +409,7 @@ class Comparison:
         if (gs.batch_shape, gs.event_shape) != (ms.batch_shape, ms.event_shape):
             self.r.report(
                 D.SITE_SHAPE, self.at(name),
-                f"'{name}' has batch shape {_shape(ms.batch_shape)} and event shape {_shape(ms.event_shape)} in the "
+                f"{self.shown(name)} has batch shape {_shape(ms.batch_shape)} and event shape {_shape(ms.event_shape)} in the "
                 f"model, but batch shape {_shape(gs.batch_shape)} and event shape {_shape(gs.event_shape)} in the "
                 "guide",
                 self.shape_hint(ms, gs),
@@ -420,7 +425,7 @@ class Comparison:
         stmt = self.stmt_of(site)
         if site.kind is SiteKind.DRAW and stmt is not None:
             dist_text = unparse(stmt.dist)
-        said = f"'{name}' has support {site.support.name()} in the guide, but {ms.support.name()} in the model " \
+        said = f"{self.shown(name)} has support {site.support.name()} in the guide, but {ms.support.name()} in the model " \
                f"({ms.family})"
         if inside is False and site.support.exact:
             self.r.report(
