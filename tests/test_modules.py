@@ -223,3 +223,22 @@ def test_a_models_mutable_module_state_is_carried_through_the_fit():
     stats = [k for k in flat if k.startswith("decoder$state")]
     assert sorted(flat[k].shape for k in stats) == [(30,), (30,)]
     assert json.dumps(fitting.summary(r))  # the JSON report takes it too
+
+
+def test_vgc_check_from_a_data_file_says_a_module_comes_from_python(tmp_path, capsys):
+    from vgc import cli
+
+    (tmp_path / "g.vg").write_text(SRC)
+    (tmp_path / "m.py").write_text("from plate_models import local_means_model\n\n\ndef model(y, enc_module=None):\n"
+                                   "    local_means_model(y)\n")
+    (tmp_path / "d.json").write_text('{"y": [%s]}' % ", ".join(["1.0"] * 200))
+    sys_path = str(Path(__file__).resolve().parent)
+    import sys
+
+    sys.path.insert(0, sys_path)
+    code = cli.main(["check", str(tmp_path / "g.vg"), "--model", f"{tmp_path / 'm.py'}:model", "--data",
+                     str(tmp_path / "d.json")])
+    err = capsys.readouterr().out
+    assert code == 1
+    assert "g.vg:2:7: error[VG808]" in err
+    assert "'enc_module' holds the network of `net enc = module(enc_module)`, a Python object no data file holds" in err

@@ -409,8 +409,8 @@ class Comparison:
         if (gs.batch_shape, gs.event_shape) != (ms.batch_shape, ms.event_shape):
             self.r.report(
                 D.SITE_SHAPE, self.at(name),
-                f"{self.shown(name)} has batch shape {_shape(ms.batch_shape)} and event shape {_shape(ms.event_shape)} in the "
-                f"model, but batch shape {_shape(gs.batch_shape)} and event shape {_shape(gs.event_shape)} in the "
+                f"{self.shown(name)} has batch shape {_shape(ms.batch_shape)} and event shape "
+                f"{_shape(ms.event_shape)} in the model, but batch shape {_shape(gs.batch_shape)} and event shape {_shape(gs.event_shape)} in the "
                 "guide",
                 self.shape_hint(ms, gs),
             )
@@ -425,8 +425,8 @@ class Comparison:
         stmt = self.stmt_of(site)
         if site.kind is SiteKind.DRAW and stmt is not None:
             dist_text = unparse(stmt.dist)
-        said = f"{self.shown(name)} has support {site.support.name()} in the guide, but {ms.support.name()} in the model " \
-               f"({ms.family})"
+        said = (f"{self.shown(name)} has support {site.support.name()} in the guide, but {ms.support.name()} in the "
+                f"model ({ms.family})")
         if inside is False and site.support.exact:
             self.r.report(
                 D.OUTSIDE_SUPPORT, self.at(name),
@@ -522,11 +522,16 @@ def check(result: compiler.Result, model: Callable, args: tuple = (), kwargs: di
     fn = _execute(result.code, "<vgc:" + file.replace("\0", "\\0") + ">")[function_name(result.guides, chosen)]
     problem = _argument_problem(ir, fn, model, args, kwargs)
     if problem:
-        reporter.report(
-            D.GUIDE_FAILED, ir.head, f"guide '{chosen}' cannot be called as the model is: {problem}",
-            f"the guide is called with the model's arguments ({', '.join(_arg_names(model)) or 'none'}): take "
-            "those, and read only what the model's call passes",
-        )
+        modules = [n for n in ir.nets.values() if n.module is not None and repr(n.module) in problem]
+        hint = (f"the guide is called with the model's arguments ({', '.join(_arg_names(model)) or 'none'}): take "
+                "those, and read only what the model's call passes")
+        if modules:  # a data file cannot hold a network: the Python API can
+            net = modules[0]
+            hint = (f"'{net.module}' holds the network of `net {net.name} = module({net.module})`, a Python object "
+                    "no data file holds: check and fit this guide from Python, passing the module "
+                    f"(`vgc.guide(src).check_model(model, ..., {net.module}=...)`, `vgc.fit(src, model, ..., "
+                    f"{net.module}=...)`)")
+        reporter.report(D.GUIDE_FAILED, ir.head, f"guide '{chosen}' cannot be called as the model is: {problem}", hint)
         return reporter.sorted()
     try:
         ran = trace(fn, args, kwargs, seed=1)
