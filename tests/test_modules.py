@@ -226,12 +226,14 @@ def test_a_models_mutable_module_state_is_carried_through_the_fit():
 
 
 def test_vgc_check_from_a_data_file_says_a_module_comes_from_python(tmp_path, capsys):
+    import json
+
     from vgc import cli
 
     (tmp_path / "g.vg").write_text(SRC)
     (tmp_path / "m.py").write_text("from plate_models import local_means_model\n\n\ndef model(y, enc_module=None):\n"
                                    "    local_means_model(y)\n")
-    (tmp_path / "d.json").write_text('{"y": [%s]}' % ", ".join(["1.0"] * 200))
+    (tmp_path / "d.json").write_text(json.dumps({"y": [1.0] * 200}))
     sys_path = str(Path(__file__).resolve().parent)
     import sys
 

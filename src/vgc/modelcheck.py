@@ -410,8 +410,8 @@ class Comparison:
             self.r.report(
                 D.SITE_SHAPE, self.at(name),
                 f"{self.shown(name)} has batch shape {_shape(ms.batch_shape)} and event shape "
-                f"{_shape(ms.event_shape)} in the model, but batch shape {_shape(gs.batch_shape)} and event shape {_shape(gs.event_shape)} in the "
-                "guide",
+                f"{_shape(ms.event_shape)} in the model, but batch shape {_shape(gs.batch_shape)} and event shape "
+                f"{_shape(gs.event_shape)} in the guide",
                 self.shape_hint(ms, gs),
             )
             return
