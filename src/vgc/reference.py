@@ -238,17 +238,17 @@ def report(result, entries: list[Entry]) -> str:
     width = max([len(label(e.site, e.index)) for e in entries] + [5])
     lines.append("posterior moments against NUTS (Δmean: the guide's mean error in NUTS s.d.s; sd×: the guide's "
                  "s.d. / NUTS's):")
+    cols = [max(17, len(n)) for n in names]  # each guide: two columns under its name
     head = f"{'':<{width}}  {'NUTS mean':>10}  {'sd':>8}  {'R-hat':>6}  {'ESS':>6}"
-    sub = "".join(f"  {n[:17]:>17}" for n in names)
-    lines.append(head + sub)
+    lines.append(head + "".join(f"  {n:>{c}}" for n, c in zip(names, cols)))
     lines.append(f"{'entry':<{width}}  {'':>10}  {'':>8}  {'':>6}  {'':>6}" + "".join(
-        f"  {'Δmean':>8} {'sd×':>8}" for _ in names))
+        f"  {'Δmean':>{c - 9}} {'sd×':>8}" for c in cols))
     for e in entries[:SHOWN]:
         row = (f"{label(e.site, e.index):<{width}}  {e.mean:>10.4f}  {e.sd:>8.4f}  {e.rhat:>6.3f}  "
                f"{e.ess:>6.0f}")
-        for n in names:
+        for n, c in zip(names, cols):
             m = e.guides.get(n)
-            row += f"  {m[2]:>+8.2f} {m[3]:>8.2f}" if m else f"  {'':>8} {'':>8}"
+            row += f"  {m[2]:>+{c - 9}.2f} {m[3]:>8.2f}" if m else f"  {'':>{c - 9}} {'':>8}"
         lines.append(row)
     if len(entries) > SHOWN:
         lines.append(f"... and {len(entries) - SHOWN} more entries (all of them in --format json)")
