@@ -627,7 +627,7 @@ def write_plots(result: FitResult, directory: str, draws: int = 20_000) -> list[
     observed, replicated = _replicated(result, rows, key)
     if observed:
         paths.append(os.path.join(directory, "ppc.png"))
-        plot.ppc(observed, replicated, paths[-1], title=f"posterior predictive check: {', '.join(replicated)}")
+        plot.ppc(observed, replicated, paths[-1], title="posterior predictive check")
     return paths
 
 

@@ -435,6 +435,7 @@ def _ppc_panel(ax, site: str, y: np.ndarray, reps: dict[str, np.ndarray], guides
     observed = _kde(y[np.isfinite(y)], grid)
     ax.fill_between(grid, observed, color="0.6", alpha=0.6, linewidth=0, zorder=1)
     ax.plot(grid, observed, color="black", linewidth=1.8, zorder=4)
+    top = float(np.max(observed))
     for i, g in enumerate(guides):
         if g not in reps:
             continue
@@ -444,6 +445,9 @@ def _ppc_panel(ax, site: str, y: np.ndarray, reps: dict[str, np.ndarray], guides
         # the replicated data's expected density: the average of the data sets' (at most 200 of them)
         mean = np.mean([_kde(row, grid) for row in rows[:200]], axis=0)
         ax.plot(grid, mean, color=f"C{i}", linewidth=2.0 if i == 0 else 1.4, zorder=3)
+        top = max(top, float(np.max(mean)))
+    # single small data sets have spiky estimates: scale to the data's and the averages', not to the spikes
+    ax.set_ylim(0, 1.5 * top if top > 0 else None)
     ax.set_ylabel("density (kernel estimate)", fontsize="small")
 
 
