@@ -235,9 +235,14 @@ def cmd_fit(args) -> int:
     if fitted.reference is not None and not json_mode:
         for w in fitted.reference.warnings:
             sys.stderr.write(f"vgc: warning: {w}\n")
+    try:  # built before anything is written: a model Predictive cannot replay leaves no files behind
+        built = _build_samples(fitted, args.samples) if args.samples else []
+    except _BuildFailed as e:
+        sys.stderr.write(f"vgc: error: {e}\n")
+        return 1
     if args.out:
         write_atomic(args.out, fitting.npz_bytes(fitted.params, fitted.discrete))
-    samples = _write_samples(fitted, args.samples) if args.samples else []
+    samples = _write_samples(built)
     try:
         plots = fitted.plot(args.plot) if args.plot else []
     except OSError as e:
@@ -283,24 +288,40 @@ def _diagnostic_options(args, fitting):
         raise _Usage(str(e)) from None
 
 
-def _write_samples(fitted, path: str) -> list[str]:
-    """``--samples FILE.nc``: the VG guide's InferenceData there, each compared autoguide's at ``FILE.NAME.nc``
-    and the NUTS reference's at ``FILE.nuts.nc``; every file written atomically. The paths written."""
-    from .export import reference_inference_data, sibling, write_netcdf
+class _BuildFailed(Exception):
+    """The model raised while its InferenceData was built (exit 1, like a model raising during SVI)."""
+
+
+def _build_samples(fitted, path: str) -> list:
+    """``--samples FILE.nc``: (path, InferenceData) for the VG guide (at FILE), each compared autoguide (at
+    ``FILE.NAME.nc``) and the NUTS reference (at ``FILE.nuts.nc``)."""
+    from .export import reference_inference_data, sibling
 
     jobs = [(path, fitted.to_inference_data)]
     jobs += [(sibling(path, r.name), r.to_inference_data) for r in fitted.compare]
     if fitted.reference is not None:
         jobs.append((sibling(path, "nuts"), lambda: reference_inference_data(fitted.reference)))
-    written = []
+    built = []
     for target, build in jobs:
-        data = build()
+        try:
+            built.append((target, build()))
+        except Exception as e:  # the user's model under Predictive: one line, not a traceback
+            from .modelcheck import _one_line
+
+            raise _BuildFailed(f"--samples: building {target} raised {_one_line(e)}") from None
+    return built
+
+
+def _write_samples(built: list) -> list[str]:
+    """Write each (path, InferenceData) atomically; the paths written."""
+    from .export import write_netcdf
+
+    for target, data in built:
         try:
             write_netcdf(data, target)
         except OSError as e:
             raise _Usage(f"cannot write {target}: {e.strerror or e}") from None
-        written.append(target)
-    return written
+    return [target for target, _ in built]
 
 
 def cmd_fmt(args) -> int:

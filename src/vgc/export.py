@@ -29,6 +29,7 @@ import numpy as np
 
 DRAWS = 4000
 CHAINS = 4
+EXPORT_ELEMENTS = 50_000_000  # replicated numbers in posterior_predictive (float32: 200 MB)
 
 
 def available() -> str | None:
@@ -102,6 +103,10 @@ def _dataset(values: dict[str, tuple[list[str], np.ndarray]], leading: tuple[str
     return xr.Dataset(data, coords=coords)
 
 
+def _data_size(tr: dict) -> int:
+    return int(sum(max(np.size(v), 1) for _, v in _observed(tr).values()))
+
+
 def _inference_data(groups: dict):
     """``arviz.InferenceData`` (ArviZ < 1.0), else an ``xarray.DataTree`` (ArviZ ≥ 1.0)."""
     import arviz
@@ -133,6 +138,22 @@ def posterior_predictive(result, draws: dict[str, np.ndarray], key) -> dict[str,
 
     out = replicate(jax.random.fold_in(key, 7), *result.args, **result.kwargs)
     return {k: np.asarray(v) for k, v in out.items()}
+
+
+PPC_ELEMENTS = 20_000_000  # replicated numbers per guide for the plot: a large data set gets fewer data sets
+
+
+def replicated_data(result, rows: list, key, draws: int = 500) -> tuple[dict, dict]:
+    """The observed data (site → array) and, per guide of ``rows`` (name → site → array), up to ``draws``
+    replicated data sets, fewer for a large data set (at most :data:`PPC_ELEMENTS` numbers, at least 20 sets)."""
+    tr = _model_trace(result.model, result.args, result.kwargs)
+    observed = {k: v for k, (_, v) in _observed(tr).items()}
+    if not observed:
+        return {}, {}
+    size = sum(max(np.size(v), 1) for v in observed.values())
+    n = int(min(draws, max(20, PPC_ELEMENTS // size)))
+    replicated = {r.name: posterior_predictive(r, r.sample(n, key), key) for r in rows}
+    return observed, replicated
 
 
 def _discrete_draws(result, draws: dict, key) -> dict[str, np.ndarray]:
@@ -172,7 +193,11 @@ def to_inference_data(result, draws: int = DRAWS, key=None):
         if result.plan.sites:
             for k, v in _discrete_draws(result, latent, key).items():
                 posterior[k] = (_dims(tr[k], v.shape[1:]), split(v))
-        replicated = posterior_predictive(result, latent, key)
+        size = _data_size(tr)
+        keep = draws if draws * size <= EXPORT_ELEMENTS else max(chains, EXPORT_ELEMENTS // size // chains * chains)
+        if keep < draws:  # a large data set: replicate it for the first draws only (the same for every chain)
+            notes.append(f"posterior_predictive holds {keep} of the {draws} draws (the data have {size:,} numbers)")
+        replicated = posterior_predictive(result, {k: v[:keep] for k, v in latent.items()}, key)
     except Exception as e:  # infer_discrete has no rule for some models (scan): keep the other groups
         first = str(e).splitlines()[0] if str(e).strip() else ""
         notes.append(f"posterior_predictive not computed: {type(e).__name__}: {first}")

@@ -192,22 +192,13 @@ def fit(guide, model: Callable, *args, steps: int = 2000, lr: float = 0.01, deca
 
 def reference_settings(reference, goal: Objective):
     """The :class:`vgc.reference.NUTS` settings for ``reference`` (None, ``"nuts"`` or settings), or
-    :class:`FitError` when NUTS cannot run (an unknown method, bad settings, a subsampled plate, no ArviZ)."""
+    :class:`FitError` when NUTS cannot run here (see :func:`vgc.reference.settings`)."""
     if reference is None:
         return None
     from . import reference as R
 
-    if isinstance(reference, str):
-        if reference != "nuts":
-            raise FitError(f"unknown reference {reference!r}: the reference is 'nuts'")
-        reference = R.NUTS()
-    if not isinstance(reference, R.NUTS):
-        raise FitError(f"reference must be 'nuts' or a vgc.reference.NUTS, not {type(reference).__name__}")
-    why = R.refusal(goal.subsampled) or (f"--reference nuts {diagnose.missing()}" if diagnose.missing() else None)
-    if why:
-        raise FitError(why)
     try:
-        return R.validate(reference)
+        return R.settings(reference, goal.subsampled)
     except R.ReferenceUnavailable as e:
         raise FitError(str(e)) from None
 
@@ -624,22 +615,19 @@ def write_plots(result: FitResult, directory: str, draws: int = 20_000) -> list[
         wanted = [s.name for s in latents]
         plot.marginals({r: {k: v[k] for k in wanted if k in v} for r, v in samples.items()}, paths[-1],
                        title=f"marginals: {', '.join(samples)}{' and NUTS' if nuts else ''}", reference=nuts)
-    observed, replicated = _replicated(result, rows, key)
+    from .export import replicated_data
+
+    try:
+        observed, replicated = replicated_data(result, rows, key)
+    except Exception as e:  # an unusual model Predictive cannot replay: the other plots stand
+        import warnings
+
+        warnings.warn(f"ppc.png not written: replicating the data raised {type(e).__name__}: {e}", stacklevel=2)
+        observed = {}
     if observed:
         paths.append(os.path.join(directory, "ppc.png"))
         plot.ppc(observed, replicated, paths[-1], title="posterior predictive check")
     return paths
-
-
-def _replicated(result: FitResult, rows: list[FitResult], key, draws: int = 500) -> tuple[dict, dict]:
-    """The observed data and, per guide, ``draws`` replicated data sets (:func:`vgc.export.posterior_predictive`)."""
-    from .export import _model_trace, _observed, posterior_predictive
-
-    observed = {k: v for k, (_, v) in _observed(_model_trace(result.model, result.args, result.kwargs)).items()}
-    if not observed:
-        return {}, {}
-    replicated = {r.name: posterior_predictive(r, r.sample(draws, key), key) for r in rows}
-    return observed, replicated
 
 
 def _two_columns(draws: dict, names: list[str]) -> np.ndarray:

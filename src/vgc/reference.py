@@ -77,6 +77,23 @@ def validate(settings: NUTS) -> NUTS:
     return settings
 
 
+def settings(reference, subsampled: tuple | list = ()) -> NUTS:
+    """The NUTS settings for ``reference`` (``"nuts"`` or a :class:`NUTS`), checked; :class:`ReferenceUnavailable`
+    for an unknown method, bad settings, a model that subsamples the ``subsampled`` plates, or no ArviZ."""
+    from . import diagnose
+
+    if isinstance(reference, str):
+        if reference != "nuts":
+            raise ReferenceUnavailable(f"unknown reference {reference!r}: the reference is 'nuts'")
+        reference = NUTS()
+    if not isinstance(reference, NUTS):
+        raise ReferenceUnavailable(f"reference must be 'nuts' or a vgc.reference.NUTS, not {type(reference).__name__}")
+    why = refusal(subsampled) or (f"--reference nuts {diagnose.missing()}" if diagnose.missing() else None)
+    if why:
+        raise ReferenceUnavailable(why)
+    return validate(reference)
+
+
 def refusal(subsampled: tuple | list) -> str | None:
     """Why NUTS cannot run on a model that subsamples ``subsampled`` plates (it needs the full likelihood)."""
     if not subsampled:
