@@ -80,6 +80,12 @@ def test_khat_readings_and_texts():
     assert diagnose.text(undefined) == "PSIS k̂: not defined: because"
     bad = diagnose.importance(np.array([0.0, np.nan, 1.0] * 100))
     assert math.isnan(bad.khat) and "nan" in bad.note
+    few = diagnose.importance(np.zeros(50))
+    assert few.khat is None and few.note == "not computed: PSIS needs at least 100 draws, not 50 (--eval-particles)"
+    with pytest.raises(reference.ReferenceUnavailable, match="unknown reference 'hmc'"):
+        reference.settings("hmc")
+    with pytest.raises(reference.ReferenceUnavailable, match="needs two chains or more|at least 2"):
+        reference.settings(reference.NUTS(chains=1))
 
 
 # ---------------------------------------------------------------- log p(data): the conjugate model

@@ -27,6 +27,7 @@ import numpy as np
 
 PIP_HINT = "pip install 'vgc[diag]'"
 GOOD, USABLE = 0.5, 0.7  # Yao et al. 2018, section 2.2
+MIN_DRAWS = 100
 
 
 class Importance(NamedTuple):
@@ -103,6 +104,9 @@ def importance(log_ratios: np.ndarray, undefined: str | None = None) -> Importan
     why = missing()
     if why is not None:
         return Importance(None, None, None, None, len(lr), why)
+    if len(lr) < MIN_DRAWS:  # the Pareto fit uses the largest fifth: too few points to fit a tail to
+        return Importance(None, None, None, None, len(lr),
+                          f"not computed: PSIS needs at least {MIN_DRAWS} draws, not {len(lr)} (--eval-particles)")
     if np.isnan(lr).any() or np.isposinf(lr).any() or not np.isfinite(lr).any():
         return Importance(math.nan, math.nan, math.nan, math.nan, len(lr),
                           "some log importance ratios are nan or +inf (or none is finite)")
