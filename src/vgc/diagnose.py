@@ -76,16 +76,24 @@ def missing() -> str | None:
 def _psis_function() -> Callable:
     """ArviZ's PSIS as ``f(log_ratios) -> (smoothed log weights, k̂)``: ``arviz.psislw`` before ArviZ 1.0,
     ``arviz_stats``'s array interface from 1.0 on (where the statistics moved)."""
-    try:
+    if legacy_arviz():
         import arviz
 
-        if hasattr(arviz, "psislw"):
-            return lambda lw: arviz.psislw(lw, reff=1.0)
-    except ImportError:
-        pass
+        return lambda lw: arviz.psislw(lw, reff=1.0)
     from arviz_stats.base import array_stats  # ArviZ ≥ 1.0; ImportError when neither is installed
 
     return lambda lw: array_stats.psislw(lw, r_eff=1.0)
+
+
+def legacy_arviz() -> bool:
+    """True for ArviZ before 1.0 (``arviz.psislw``, ``arviz.InferenceData``), False for 1.0 on (statistics in
+    ``arviz_stats``, data in ``xarray.DataTree``) or when ArviZ is not installed."""
+    try:
+        import arviz
+    except ImportError:
+        return False
+    major = str(getattr(arviz, "__version__", "0")).split(".")[0]
+    return major.isdigit() and int(major) < 1
 
 
 def importance(log_ratios: np.ndarray, undefined: str | None = None) -> Importance:

@@ -109,10 +109,12 @@ def _data_size(tr: dict) -> int:
 
 def _inference_data(groups: dict):
     """``arviz.InferenceData`` (ArviZ < 1.0), else an ``xarray.DataTree`` (ArviZ ≥ 1.0)."""
-    import arviz
+    from .diagnose import legacy_arviz
 
     groups = {k: v for k, v in groups.items() if v is not None and len(v.data_vars)}
-    if hasattr(arviz, "InferenceData") and hasattr(arviz, "psislw"):
+    if legacy_arviz():
+        import arviz
+
         return arviz.InferenceData(**groups)
     import xarray as xr
 

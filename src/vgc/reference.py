@@ -146,15 +146,14 @@ def _rhat_ess(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (``arviz.rhat``/``arviz.ess`` before 1.0, ``arviz_stats``'s array interface from 1.0 on)."""
     shape = v.shape[2:]
     flat = v.reshape(v.shape[0], v.shape[1], -1).astype(np.float64)
-    try:
+    from .diagnose import legacy_arviz
+
+    if legacy_arviz():  # ArviZ < 1.0: functions of one (chains, draws) array
         import arviz
 
-        if hasattr(arviz, "psislw"):  # ArviZ < 1.0: functions of one (chains, draws) array
-            r = [float(arviz.rhat(flat[:, :, i])) for i in range(flat.shape[2])]
-            e = [float(arviz.ess(flat[:, :, i], method="bulk")) for i in range(flat.shape[2])]
-            return np.reshape(r, shape), np.reshape(e, shape)
-    except ImportError:
-        pass
+        r = [float(arviz.rhat(flat[:, :, i])) for i in range(flat.shape[2])]
+        e = [float(arviz.ess(flat[:, :, i], method="bulk")) for i in range(flat.shape[2])]
+        return np.reshape(r, shape), np.reshape(e, shape)
     from arviz_stats.base import array_stats
 
     moved = np.moveaxis(flat, 2, 0)  # (entries, chains, draws): chain and draw axes last
