@@ -84,7 +84,7 @@ def test_khat_readings_and_texts():
     assert few.khat is None and few.note == "not computed: PSIS needs at least 100 draws, not 50 (--eval-particles)"
     with pytest.raises(reference.ReferenceUnavailable, match="unknown reference 'hmc'"):
         reference.settings("hmc")
-    with pytest.raises(reference.ReferenceUnavailable, match="needs two chains or more|at least 2"):
+    with pytest.raises(reference.ReferenceUnavailable, match=r"at least 2 \(R-hat needs two chains or more\)"):
         reference.settings(reference.NUTS(chains=1))
 
 
@@ -195,6 +195,7 @@ def test_divergences_and_bad_rhat_are_warnings():
     (["--reference", "nuts", "--nuts-chains", "1"], "--nuts-chains must be an integer of at least 2"),
     (["--reference", "nuts", "--nuts-draws", "0"], "--nuts-draws must be an integer of at least 1"),
     (["--samples", "/nowhere/at/all/x.nc"], "cannot write /nowhere/at/all/x.nc: no folder"),
+    (["--nuts-draws", "500"], "--nuts-draws needs --reference nuts"),
 ])
 def test_bad_diagnostic_options_are_exit_2(capsys, argv, message):
     status, out, err = run(capsys, HERE / "conjugate.vg", "--model", f"{MODELS}:conjugate", *argv)

@@ -278,12 +278,19 @@ def _diagnostic_options(args, fitting):
         folder = os.path.dirname(os.path.abspath(args.samples))
         if not os.path.isdir(folder):
             raise _Usage(f"cannot write {args.samples}: no folder {folder}")
+    given = [f"--nuts-{f}" for f in ("chains", "warmup", "draws") if getattr(args, f"nuts_{f}") is not None]
     if not args.reference:
+        if given:
+            raise _Usage(f"{given[0]} needs --reference nuts")
         return None
     from .reference import NUTS, ReferenceUnavailable, validate
 
+    default = NUTS()
+    chains, warmup, draws = (default.chains if args.nuts_chains is None else args.nuts_chains,
+                             default.warmup if args.nuts_warmup is None else args.nuts_warmup,
+                             default.draws if args.nuts_draws is None else args.nuts_draws)
     try:
-        return validate(NUTS(args.nuts_chains, args.nuts_warmup, args.nuts_draws, args.seed))
+        return validate(NUTS(chains, warmup, draws, args.seed))
     except ReferenceUnavailable as e:
         raise _Usage(str(e)) from None
 
@@ -434,10 +441,9 @@ def build_parser():
     t.add_argument("--reference", choices=("nuts",),
                    help="also run NUTS on the model and compare every guide's posterior means and s.d.s with it "
                    "(needs pip install 'vgc[diag]')")
-    t.add_argument("--nuts-chains", type=int, default=4,
-                   help="NUTS chains, run one after the other (default: %(default)s)")
-    t.add_argument("--nuts-warmup", type=int, default=1000, help="NUTS warmup steps per chain (default: %(default)s)")
-    t.add_argument("--nuts-draws", type=int, default=1000, help="NUTS draws kept per chain (default: %(default)s)")
+    t.add_argument("--nuts-chains", type=int, help="NUTS chains, run one after the other (default: 4)")
+    t.add_argument("--nuts-warmup", type=int, help="NUTS warmup steps per chain (default: 1000)")
+    t.add_argument("--nuts-draws", type=int, help="NUTS draws kept per chain (default: 1000)")
     t.add_argument("--format", choices=("text", "json"), default="text")
     t.set_defaults(run=cmd_fit)
     f = sub.add_parser("fmt", help="format .vg files in the canonical layout")
