@@ -217,6 +217,7 @@ def test_samples_netcdf_round_trip_and_json(capsys, tmp_path):
                            "--nuts-warmup", 300, "--nuts-draws", 300, "--samples", target, "--format", "json",
                            "--eval-particles", 2000)
     assert status == 0, err
+    assert err == ""  # JSON mode: no progress, NUTS's included
     report = json.loads(out)
     jsonschema.validate(report, SCHEMA)
     names = [str(target), str(tmp_path / "fit.AutoNormal.nc"), str(tmp_path / "fit.nuts.nc")]
