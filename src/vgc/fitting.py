@@ -9,7 +9,9 @@ particles (10⁴ by default) with ``Trace_ELBO``, as a mean and its standard err
 every compared guide. The guide's learnable mixture weights (VG603) make ``TraceGraph_ELBO`` the default
 training objective, since Trace_ELBO has no gradient through a categorical draw. A model that enumerates
 discrete sites is trained and estimated with ``TraceEnum_ELBO`` (:mod:`vgc.enumeration`), and each fit
-reports the posterior of those sites. Decisions that the
+reports the posterior of those sites. The same particles give every fit its PSIS k̂ and log p(data)
+(:mod:`vgc.diagnose`); a NUTS reference is :mod:`vgc.reference`, the ArviZ export :mod:`vgc.export`, the plots'
+data :mod:`vgc.fitplots`. Decisions that the
 issue left open (the step-size decay, the autoguides allowed) are written down in docs/fit.md.
 """
 
