@@ -202,7 +202,7 @@ def test_density_plot_of_an_enumerating_model_sums_the_discrete_site_out(tmp_pat
     assert abs(r.params["a_loc"] + 2.0) < 0.3 and abs(r.params["b_loc"] - 2.0) < 0.3
     assert r.discrete["z"].probs.shape == (200, 2)
     paths = r.plot(str(tmp_path))
-    assert [Path(p).name for p in paths] == ["loss.png", "density.png"]
+    assert [Path(p).name for p in paths] == ["loss.png", "density.png", "ppc.png"]
     assert Path(paths[1]).stat().st_size > 10_000
     # the marginal log joint at the truth against a direct sum over z
     at = enumeration.log_joint(M.two_means, r.plan, (y,), {}, {"a": jnp.array(-2.0), "b": jnp.array(2.0)})

@@ -97,8 +97,9 @@ def prelude(uses: set[str], source_name: str) -> str:
         head.line()
         head.line()
         with head.block("def _random_init(kind, a, b, support, shape)"):
-            head.line('"""A param\'s random starting value, drawn from its own key when SVI starts: uniform(a, b) or')
-            head.line("normal(a, b) in its unconstrained space (as NumPyro's init_to_uniform), mapped onto its support.")
+            head.line('"""A param\'s random starting value, drawn from its own key when SVI starts: uniform(a, b)')
+            head.line("or normal(a, b) in its unconstrained space (as NumPyro's init_to_uniform), mapped onto its")
+            head.line("support.")
             head.line('"""')
             head.line()
             with head.block("def init(key)"):

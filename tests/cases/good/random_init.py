@@ -8,8 +8,9 @@ from numpyro.distributions import constraints
 
 
 def _random_init(kind, a, b, support, shape):
-    """A param's random starting value, drawn from its own key when SVI starts: uniform(a, b) or
-    normal(a, b) in its unconstrained space (as NumPyro's init_to_uniform), mapped onto its support.
+    """A param's random starting value, drawn from its own key when SVI starts: uniform(a, b)
+    or normal(a, b) in its unconstrained space (as NumPyro's init_to_uniform), mapped onto its
+    support.
     """
 
     def init(key):
