@@ -10,7 +10,16 @@ from lark.exceptions import UnexpectedInput
 
 from . import diagnostics as D
 from . import nodes as N
-from .frontend import MAX_DEPTH, AstBuilder, grammar_text, lark_parser, normalize_newlines, recovery_parser, too_deep
+from .frontend import (
+    MAX_DEPTH,
+    AstBuilder,
+    grammar_text,
+    lark_parser,
+    normalize_newlines,
+    parse_ast,
+    recovery_parser,
+    too_deep,
+)
 
 
 def parse_tree(text: str):
@@ -23,6 +32,13 @@ def parse_tree(text: str):
     return None
 
 
+def _parse_or_none(lark, text: str):
+    try:
+        return lark.parse(text, start="start")
+    except UnexpectedInput:
+        return None
+
+
 def parse(source: str, reporter: D.Reporter) -> N.Program:
     """Parse ``source`` into a Program, reporting every syntax error (see :mod:`vgc.recovery`).
 
@@ -30,7 +46,14 @@ def parse(source: str, reporter: D.Reporter) -> N.Program:
     :class:`vgc.nodes.BadStmt` so the checker can go on and report the other mistakes.
     """
     text = normalize_newlines(source.removeprefix("\ufeff"))
-    tree = parse_tree(text)
+    try:
+        program = parse_ast(text, reporter)  # the fast path: no parse tree
+    except UnexpectedInput:  # the basic lexer's parse_tree would fail the same way: try the contextual one
+        tree = _parse_or_none(recovery_parser(), text)
+    else:
+        if program is not None:
+            return program
+        tree = lark_parser().parse(text, start="start")  # it parses; it may be nested too deeply
     if tree is not None and too_deep(tree) is None:
         return AstBuilder(reporter).transform(tree)
     from .recovery import recover  # the slow path, only for programs with syntax errors
