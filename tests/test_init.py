@@ -8,6 +8,7 @@ The fitted params are printed side by side (``pytest -s`` shows them).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
+import numpyro.distributions as dist
 import pytest
 from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoNormal
@@ -144,3 +146,90 @@ def test_init_guide_fits_as_well_as_autonormal(case):
         other_shown = "-" if other is None else np.array2string(np.asarray(other).ravel()[:4], precision=3)
         print(f"  {name:>18} {shown:>40}   AutoNormal {other_shown}")
     assert ours_loss <= theirs_loss + 0.1
+
+
+# ---------------------------------------------------------------- every shape a latent can have
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
+import shape_models as S  # noqa: E402
+
+# The lines `vgc init` must write for each shape (tests/data/shape_models.py).
+SHAPE_LINES = {
+    "batch_outside": [  # a positive batch, a batch of simplexes (both outside plates), a rank-2 real event
+        "scales_raw ~ Normal(scales_loc, scales_scale) : batch", "param scales_loc[3] = -0.4153",
+        "weights ~ Dirichlet(weights_conc) : batch", "effects ~ Normal(effects_loc, effects_scale)",
+        "param effects_loc[2, 3] = -0.05892"],
+    "simplex_cube": ["param probs_conc[2, 3, 4] = 12.5 : positive", "probs ~ Dirichlet(probs_conc)"],
+    "group_correlations": ["plate groups(len(x)) {", "param L_loc[1] = 0.04261", "L = corr_cholesky(L_raw)",
+                           "param s_loc[2] = -0.4176", "s = exp(s_raw)"],
+    "semi_supervised_hmm": ["transition_prob ~ Dirichlet(transition_prob_conc) : batch",
+                            "emission_prob ~ Dirichlet(emission_prob_conc) : batch"],
+    "hmm_tones": ["param probs_x_conc[2, 2] = [[49.94, 1.0], [1.0, 49.9]] : positive",  # at least 1 each
+                  "probs_x ~ Dirichlet(probs_x_conc)", "probs_y = sigmoid(probs_y_raw)"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_LINES))
+def test_init_writes_every_shape(name):
+    """Batch dimensions outside plates (``: batch``, for a Dirichlet too), events of rank 2 and 3, batches of
+    simplexes and their ``.to_event(k)`` (a Dirichlet of a concentration matrix or cube), Cholesky factors and
+    vectors per element of a plate: the guide passes its own check (write_guide re-checks it; so does this)."""
+    model, data = getattr(S, name), S.data_for(name)
+    text = write_guide(model, (), data)
+    lines = [ln.strip() for ln in text.splitlines()]
+    for expected in SHAPE_LINES[name]:
+        assert expected in lines, (expected, text)
+    # a concentration is written out up to 16 numbers (15 for emission_prob), else one number (the cube's 24)
+    for ln in lines:
+        if ln.startswith("param ") and "_conc[" in ln:
+            assert len(re.findall(r"\d+\.?\d*(?:e-?\d+)?", ln.split(" = ")[1])) <= 16, ln
+    result = compiler.run(text, f"{name}.vg")
+    assert result.ok and result.diagnostics == []
+    assert modelcheck.check(result, model, (), data) == []
+
+
+def _cholesky_batch():
+    numpyro.sample("L", dist.LKJCholesky(2, 2.0).expand([3]))
+
+
+def _beyond_plate():
+    with numpyro.plate("p", 4):
+        numpyro.sample("x", dist.Normal(jnp.zeros((3, 4)), 1.0))
+
+
+def _beyond_plate_right():
+    with numpyro.plate("p", 4, dim=-2):
+        numpyro.sample("x", dist.Normal(jnp.zeros(3), 1.0))
+
+
+def _partial_event():
+    numpyro.sample("x", dist.Normal(jnp.zeros((3, 2)), 1.0).to_event(1))
+
+
+def _partial_simplex_event():
+    numpyro.sample("w", dist.Dirichlet(jnp.ones((3, 4, 5))).to_event(1))
+
+
+@pytest.mark.parametrize("model,message", [
+    (_cholesky_batch, r"'L': batch shape \(3,\) outside any plate with event shape \(2, 2\); a VG draw keeps either "
+                      r"all its dimensions as batch dimensions \(`: batch`, for a mapping function onto its support, "
+                      r"which acts on one vector \(never on a `: batch` draw\), and its family's own event dimension "
+                      r"only\) or none: declare the batch dimensions with `numpyro.plate` in the model, or make them "
+                      r"event dimensions with `.to_event\(\)`$"),
+    (_beyond_plate, r"'x': its batch shape \(3, 4\) has dimensions that no plate around it declares, of size 3 "
+                    r"\(dim -2\); VG writes a site in a plate per element, and `: batch` \(batch dimensions of a "
+                    r"draw\) is only for draws outside plates: declare them with `numpyro.plate` in the model, or "
+                    r"make them event dimensions with `.to_event\(\)`$"),
+    (_beyond_plate_right, r"'x': its batch shape \(4, 3\) has dimensions that no plate around it declares, of "
+                          r"size 3 \(dim -1\);"),
+    (_partial_event, r"'x': batch shape \(3,\) outside any plate with event shape \(2,\); a VG draw keeps either all "
+                     r"its dimensions as batch dimensions \(`: batch`, for its support its family's own event "
+                     r"dimension only\) or none"),
+    (_partial_simplex_event, r"'w': batch shape \(3,\) outside any plate with event shape \(4, 5\);.*its family's "
+                             r"own event dimensions only\) or none"),
+])
+def test_init_names_the_shapes_vg_cannot_write(model, message):
+    """What VG cannot write (see docs/models.md, "Shapes vgc init writes"): one line naming the site, the shape,
+    why, and the change to the model that serves it."""
+    with pytest.raises(modelcheck.ModelError, match=r"^vgc init cannot write a guide for " + message):
+        write_guide(model)

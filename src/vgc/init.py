@@ -35,6 +35,10 @@ __all__ = ["ModelError", "write_guide"]
 INIT_SCALE = 0.1  # AutoNormal's default
 MEDIAN_SAMPLES = 101  # AutoNormal's init_to_median takes 15 draws; more put the start nearer the median
 DIRICHLET_TOTAL = 50.0  # the starting concentration's sum: a Dirichlet about as tight as AutoNormal's start
+# A Dirichlet's starting concentrations are at least 1: below, its float32 draws reach 0 exactly (a prior median
+# of a sparse Dirichlet, 0.1 I + 0.9 rows, started some at 0.05), the model's log(0) is -inf and SVI's gradient NaN.
+MIN_CONCENTRATION = 1.0
+MAX_LITERAL = 16  # a Dirichlet's starting concentration is written out up to this many numbers, else one number
 
 
 def _num(x: float) -> str:
@@ -56,6 +60,16 @@ def _exact(x: float) -> str:
 
 def _vector(values) -> str:
     return "[" + ", ".join(_num(v) for v in values) + "]"
+
+
+def _nested(values) -> str:
+    """A literal of any rank: a number, a vector, a matrix of rows, ..."""
+    import numpy as np
+
+    a = np.asarray(values, dtype=float)
+    if a.ndim == 0:
+        return _num(float(a))
+    return "[" + ", ".join(_nested(row) for row in a) + "]"
 
 
 def _init(draws, per_element: bool) -> str:
@@ -279,24 +293,15 @@ class _GuideWriter:
         if not site.name.isidentifier():
             raise ModelError(f"vgc init cannot write a guide for '{site.name}': not a VG name")
         fn = self.tr[site.name]["fn"]
-        plate_rank = max((-d for _, d in site.plates), default=0)
-        extra = len(site.batch_shape) - plate_rank
-        if extra > 0 and (site.plates or site.event_shape):
-            raise ModelError(f"vgc init cannot write a guide for '{site.name}': batch dimensions {site.batch_shape} "
-                             "beyond its plates")
-        batch = extra > 0  # batch dimensions outside any plate (NumPyro's funnel): a `: batch` draw
+        kind = site.support.kind if site.support is not None else None
+        batch = self.outside_batch(site, kind)  # batch dimensions outside any plate (NumPyro's funnel): `: batch`
         elem = tuple(site.batch_shape) + tuple(site.event_shape) if batch else tuple(site.event_shape)
         value = np.asarray(self.tr[site.name]["value"], dtype=float)
         support = site.support.name() if site.support is not None else "unknown"
         where = f" in {', '.join(p for p, _ in site.plates)}" if site.plates else ""
         self.line(f"# {site.name}: {site.family}, support {support}, shape {tuple(value.shape)}{where}")
-        kind = site.support.kind if site.support is not None else None
         if kind == "simplex":
-            conc = self.fresh(f"{site.name}_conc")
-            probs = np.median(value.reshape((-1, value.shape[-1])), axis=0)
-            probs = np.clip(probs / probs.sum(), 1e-3, None)
-            self.line(f"param {conc}[{value.shape[-1]}] = {_vector(DIRICHLET_TOTAL * probs / probs.sum())} : positive")
-            self.line(f"{site.name} ~ Dirichlet({conc})")
+            self.simplex(site, value, elem, batch)
             return
         if kind not in ("interval", "ordered_vector", "lower_cholesky", "corr_cholesky"):
             raise ModelError(f"vgc init cannot write a guide for '{site.name}': support {support} has no VG map yet")
@@ -317,6 +322,50 @@ class _GuideWriter:
         raw = self.fresh(f"{site.name}_raw")
         self.line(f"{raw} ~ Normal({loc}, {scale}){suffix}")
         self.line(f"{site.name} = {_map(site, fn, raw)}")
+
+    def outside_batch(self, site: ModelSite, kind: str | None) -> bool:
+        """Whether the site has batch dimensions outside any plate, which VG writes as a ``: batch`` draw; raises
+        :class:`ModelError` for the shapes VG cannot write (see docs/models.md, "Shapes")."""
+        shape, event = tuple(site.batch_shape), tuple(site.event_shape)
+        dims = {d for _, d in site.plates}
+        # Batch dimensions that no plate declares (a size-1 dimension is a plate's broadcast, not one of them).
+        unplated = [len(shape) + i for i in range(-len(shape), 0) if i not in dims and shape[i] != 1]
+        if site.plates:
+            if unplated:
+                sizes = ", ".join(f"{shape[i]} (dim {i - len(shape)})" for i in unplated)
+                raise ModelError(
+                    f"vgc init cannot write a guide for '{site.name}': its batch shape {shape} has dimensions that "
+                    f"no plate around it declares, of size {sizes}; VG writes a site in a plate per element, and "
+                    "`: batch` (batch dimensions of a draw) is only for draws outside plates: declare them with "
+                    "`numpyro.plate` in the model, or make them event dimensions with `.to_event()`")
+            return False
+        if not shape:
+            return False
+        if not event or (kind == "simplex" and len(event) == 1):  # `x ~ Normal(l, s) : batch`, `Dirichlet(c) : batch`
+            return True
+        what = ("its support" if kind not in ("ordered_vector", "lower_cholesky", "corr_cholesky") else
+                "a mapping function onto its support, which acts on one vector (never on a `: batch` draw), and")
+        raise ModelError(
+            f"vgc init cannot write a guide for '{site.name}': batch shape {shape} outside any plate with event "
+            f"shape {event}; a VG draw keeps either all its dimensions as batch dimensions (`: batch`, for "
+            f"{what} its family's own event dimension{'s' * (kind == 'simplex')} only) or none: declare the batch "
+            "dimensions with `numpyro.plate` in the model, or make them event dimensions with `.to_event()`")
+
+    def simplex(self, site: ModelSite, value, elem: tuple, batch: bool) -> None:
+        """A Dirichlet draw with a learnable positive concentration of the site's whole per-element shape (a batch
+        of simplexes or a ``.to_event(k)`` of one is a concentration matrix: VG's Dirichlet of a matrix is
+        rows of simplexes, all event dimensions, or batch dimensions with ``: batch``). The start: the
+        prior medians' proportions (over a plate's elements) with sum ``DIRICHLET_TOTAL`` per simplex, written
+        out when that takes at most ``MAX_LITERAL`` numbers, else even proportions (one number)."""
+        import numpy as np
+
+        conc = self.fresh(f"{site.name}_conc")
+        probs = np.median(value.reshape((-1, *elem)), axis=0)  # over the plates' elements (none: one row)
+        probs = probs / probs.sum(axis=-1, keepdims=True)
+        start = np.maximum(DIRICHLET_TOTAL * probs, MIN_CONCENTRATION)
+        text = _nested(start) if start.size <= MAX_LITERAL else _num(DIRICHLET_TOTAL / elem[-1])
+        self.line(f"param {conc}[{', '.join(map(str, elem))}] = {text} : positive")
+        self.line(f"{site.name} ~ Dirichlet({conc})" + (" : batch" if batch else ""))
 
 
 class Encoder(NamedTuple):
