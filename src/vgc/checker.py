@@ -27,6 +27,7 @@ from .values import Val, violates
 
 # Each plate is a `with` block in the generated function, and CPython refuses more than 20 nested blocks.
 MAX_PLATES = 16
+_NO_PLATES = Layout()  # where values outside every plate live (immutable: one for all)
 
 
 class GuideChecker:
@@ -55,7 +56,7 @@ class GuideChecker:
     @property
     def layout(self) -> Layout:
         """Where values defined here live."""
-        return self.open_plates[-1].layout if self.open_plates else Layout()
+        return self.open_plates[-1].layout if self.open_plates else _NO_PLATES
 
     @property
     def here(self) -> frozenset:

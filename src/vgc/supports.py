@@ -124,17 +124,21 @@ def bound_text(b: Bound) -> str:
 _CALL = re.compile(r"(\w+)\((.*)\)$")
 
 
+# the supports named without arguments (built once: parse runs for every draw's family)
+_SIMPLE = {
+    "real": REAL, "real_vector": REAL, "real_matrix": REAL,
+    "positive": Support(lo=0.0), "nonnegative": Support(lo=0.0),
+    "unit_interval": Support(lo=0.0, hi=1.0), "circular": Support(lo=-math.pi, hi=math.pi),
+}
+
+
 def parse(spec: str, arg: Callable[[str], Bound] = lambda s: None) -> Support:
     """``"interval(low, high)"`` → Support; bound texts that are not numbers go through ``arg``
     (a distribution's argument name → its value)."""
     spec = spec.strip()
-    simple = {
-        "real": REAL, "real_vector": REAL, "real_matrix": REAL,
-        "positive": Support(lo=0.0), "nonnegative": Support(lo=0.0),
-        "unit_interval": Support(lo=0.0, hi=1.0), "circular": Support(lo=-math.pi, hi=math.pi),
-    }
-    if spec in simple:
-        return simple[spec]
+    simple = _SIMPLE.get(spec)
+    if simple is not None:
+        return simple
     if spec in STRUCTURED:
         return Support(spec)
     m = _CALL.match(spec)

@@ -30,6 +30,16 @@ class Val(NamedTuple):
         """A value computed from ``parts``."""
         if not parts:
             return Val(shape, const=const, error=error)
+        # the same unions as the general case below, without its generators (the checker joins ~2 values
+        # per operator): one part or two
+        if len(parts) == 1:
+            p = parts[0]
+            return Val(shape, _EMPTY.union(p.randoms), _EMPTY.union(p.params), const, error or bool(p.error),
+                       _EMPTY.union(p.plates))
+        if len(parts) == 2:
+            a, b = parts
+            return Val(shape, _EMPTY.union(a.randoms, b.randoms), _EMPTY.union(a.params, b.params), const,
+                       error or bool(a.error or b.error), _EMPTY.union(a.plates, b.plates))
         return Val(
             shape,
             _EMPTY.union(*(p.randoms for p in parts)),
