@@ -412,7 +412,8 @@ class _Inline(AstBuilder):
 
     def __init__(self):
         super().__init__(D.Reporter())
-        self.outer: dict[int, tuple[object, N.Span]] = {}  # id(x) → (x, x's extent in the tree); keeps x alive
+        # id(x) → (x, x's extent in the tree, the parentheses around it); keeps x alive
+        self.outer: dict[int, tuple[object, N.Span, int]] = {}
         self.open = 0  # guide and plate blocks open at the current reduction
         self.maybe_deep = False
         self.text = ""
@@ -468,13 +469,14 @@ class _Inline(AstBuilder):
 
     def _at_paren(self, c):
         expr = c[1]
-        self.outer[id(expr)] = (expr, self._span_of(c))
+        inner = self.outer.get(id(expr))
+        self.outer[id(expr)] = (expr, self._span_of(c), inner[2] + 1 if inner else 1)  # and how many pairs
         return expr
 
     def _at_shape(self, c):
         span = self._span_of(c)
         dims = self.shape(span, c)
-        self.outer[id(dims)] = (dims, span)  # may be the one empty tuple: read by its param_stmt, next
+        self.outer[id(dims)] = (dims, span, 0)  # may be the one empty tuple: read by its param_stmt, next
         return dims
 
     def _at_slice_bounds(self, c):
@@ -484,9 +486,10 @@ class _Inline(AstBuilder):
         return self.start(None, c)
 
     # statements and headers: the depth check, and the blocks open around them
-    def _deep(self, span: N.Span, depth: int) -> None:
-        """Whether the tree below a statement or header at ``depth`` could be nested too deep, by
-        :func:`too_deep`'s own bound (every level owns at least one character); it is then walked exactly."""
+    def _check_depth(self, parts: list, span: N.Span, depth: int) -> None:
+        """Set ``maybe_deep`` unless the tree below a statement or header at ``depth`` (its levels as
+        :func:`too_deep` counts them) surely ends above MAX_DEPTH: by too_deep's own bound (every level owns
+        at least one character) or, for wider ones, by :meth:`_levels` of its children ``parts``."""
         if span.end_line == span.line:
             width = span.end_column - span.column
         else:
@@ -494,16 +497,41 @@ class _Inline(AstBuilder):
                 self.line_starts = list(accumulate((len(line) + 1 for line in self.text.split("\n")), initial=0))
             starts = self.line_starts
             width = (starts[span.end_line - 1] + span.end_column) - (starts[span.line - 1] + span.column)
-        if depth + width + 2 > MAX_DEPTH:
+        if depth + width + 2 > MAX_DEPTH and depth - 1 + self._levels(parts) > MAX_DEPTH:
             self.maybe_deep = True
+
+    def _levels(self, parts: list) -> int:
+        """An upper bound on the levels of the parse tree of a rule with the children ``parts`` (built):
+        each node two (its rule's, and one of the wrappers some have: kwarg, shape, slice_bounds, subscript,
+        site_name, guide_args), each pair of parentheses around it one more. Where the builder dropped a
+        subtree (the bounds of an index it rejected), the bound is unknown: MAX_DEPTH + 1."""
+        outer, best = self.outer, 0
+        stack: list = [(parts, 0)]
+        while stack:
+            x, d = stack.pop()
+            d += 2 + (outer[id(x)][2] if id(x) in outer else 0)
+            best = max(best, d)
+            t = type(x)
+            if t is list or t is tuple:
+                below = x
+            elif t is N.Keyword:
+                below = (x.value,)
+            elif t is N.Slice and x.start is None and x.stop is None:  # `v[:]`, or a rejected index
+                return MAX_DEPTH + 1
+            else:
+                below = N.children(x)  # () for a SiteName
+            stack.extend((b, d) for b in below if b is not None and type(b) is not Token)
+        return best
 
     def _statement(self, method):
         span_of = self._span_of
 
         def callback(c):
             span = span_of(c)
-            self._deep(span, 2 + self.open)  # start, then each open block
-            return method(span, c)
+            parts = [x for x in c if x is not None and type(x) is not Token]  # before the method takes c apart
+            node = method(span, c)
+            self._check_depth(parts, span, 2 + self.open)  # below start and each open block
+            return node
 
         return callback
 
@@ -512,7 +540,8 @@ class _Inline(AstBuilder):
 
         def callback(c):
             span = span_of(c)
-            self._deep(span, 3 + self.open)  # start, the blocks around, the block's own
+            parts = [x for x in c if x is not None and type(x) is not Token]
+            self._check_depth(parts, span, 3 + self.open)  # below start, the blocks around and its own
             self.open += 1
             return method(span, c)
 
@@ -558,8 +587,9 @@ def parse_ast(text: str, reporter: D.Reporter) -> N.Program | None:
     ``AstBuilder(reporter).transform(lark_parser().parse(text))``, about twice as fast.
 
     Raises Lark's ``UnexpectedInput`` on a syntax error (nothing reported). Returns None, reporting
-    nothing, when some statement is long enough that its tree could be nested more than MAX_DEPTH
-    levels: then the caller parses a tree and checks it with :func:`too_deep`.
+    nothing, when the tree of some statement or header could be nested more than MAX_DEPTH levels
+    (:meth:`_Inline._check_depth`, an upper bound): then the caller parses a tree and checks it with
+    :func:`too_deep`, which finds the exact place.
     """
     lark, inline = _ast_parser()
     with _AST_LOCK:
