@@ -94,10 +94,13 @@ def _init(draws, per_element: bool) -> str:
 def _medians(model: Callable, args: tuple, kwargs: dict) -> tuple[Traced, dict, dict]:
     """The model's sites with every latent at its prior median given its parents' medians (the median of
     its draws in the unconstrained space, mapped back), and those draws, by site."""
+    import jax
     import jax.numpy as jnp
     import numpy as np
     from numpyro import handlers
     from numpyro.distributions import biject_to
+
+    from .modelcheck import family
 
     draws: dict = {}
 
@@ -106,6 +109,15 @@ def _medians(model: Callable, args: tuple, kwargs: dict) -> tuple[Traced, dict, 
             return None
         fn = site["fn"]
         shape = (MEDIAN_SAMPLES, *site["kwargs"].get("sample_shape", ()))
+        if family(fn) == "ImproperUniform":
+            # No prior to draw from (NumPyro's CircularReparam leaves one per von Mises latent: ssbvm_mixture.py),
+            # so no median: NumPyro's autoguides start such a site with init_to_uniform, uniform(-2, 2) in the
+            # unconstrained space, whose median is 0 there, the point modelcheck gives it too.
+            t = biject_to(fn.support)
+            u = jax.random.uniform(site["kwargs"].get("rng_key"), t.inverse_shape(shape + fn.shape()), minval=-2,
+                                   maxval=2)
+            draws[site["name"]] = np.asarray(u)
+            return t(jnp.median(u, axis=0))
         samples = fn(sample_shape=shape, rng_key=site["kwargs"].get("rng_key"))
         try:
             t = biject_to(fn.support)
