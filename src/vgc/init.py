@@ -11,11 +11,17 @@ onto its support:
   (the maps NumPyro's ``biject_to`` uses, so the family is AutoNormal's);
 * ordered, lower Cholesky, correlation Cholesky → ``ordered``, ``lower_cholesky``, ``corr_cholesky`` of a
   Normal vector;
-* simplex → ``x ~ Dirichlet(x_conc)`` with a positive concentration param.
+* simplex → ``x ~ Dirichlet(x_conc)`` with a positive concentration param of the site's whole shape (a batch
+  of simplexes outside plates is ``: batch``; a ``.to_event(k)`` of one is a Dirichlet of the whole event).
+
+Batch dimensions outside any plate make a ``: batch`` draw; the shapes VG cannot write (batch dimensions in a
+plate that no plate declares, batch with event dimensions outside plates but for one Dirichlet's, a batch of
+Cholesky factors or ordered vectors outside plates) are a :class:`ModelError` saying so.
 
 Locations start at the median mapped back to the unconstrained space (one scalar per plate-local site, the
-median over its elements), scales at 0.1 (AutoNormal's ``init_scale``). The text is formatted as
-``vgc fmt`` would and checked against the model before it is returned.
+median over its elements), scales at 0.1 (AutoNormal's ``init_scale``). A site with no prior to draw from
+(``ImproperUniform``) starts as NumPyro's ``init_to_uniform`` would, at the median of uniform(-2, 2) draws.
+The text is formatted as ``vgc fmt`` would and checked against the model before it is returned.
 """
 
 from __future__ import annotations
