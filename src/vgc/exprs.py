@@ -29,15 +29,30 @@ class ExprChecker:
         self.info = guide.info
         self.indexed = guide.indexed
         self.guide = guide  # its networks (nets, net_lines): NAME(x) applies one
+        # a quiet evaluator's values so far, id(e) → (e, value): it lives for one statement, whose scope does
+        # not change meanwhile, and transform analysis asks it for the value of every sub-expression of
+        # expressions it has already evaluated whole (two calls in three on the bench program were repeats)
+        self.memo: dict[int, tuple[N.Expr, Val]] | None = None
 
     def quiet(self) -> ExprChecker:
         """The same evaluator, reporting nothing (for expressions already checked)."""
-        return ExprChecker(D.Reporter(), self.scope, _InfoOnly(self.info, self.guide.nets, self.guide.net_lines))
+        quiet = ExprChecker(D.Reporter(), self.scope, _InfoOnly(self.info, self.guide.nets, self.guide.net_lines))
+        quiet.memo = {}  # what it would report is dropped, so a value does not depend on pm_ok either
+        return quiet
 
     def value(self, e: N.Expr, pm_ok: bool = False) -> Val:
         """Abstract value of an expression: shape, random and param dependencies, constant value."""
+        memo = self.memo
+        if memo is not None:
+            known = memo.get(id(e))
+            if known is not None:  # (e is kept alive by the memo, so its id is not another node's)
+                v = known[1]
+                self.info[id(e)] = (e, v.shape, v.plates)
+                return v
         v = self._value(e, pm_ok)
         self.info[id(e)] = (e, v.shape, v.plates)
+        if memo is not None:
+            memo[id(e)] = (e, v)
         return v
 
     def _value(self, e: N.Expr, pm_ok: bool) -> Val:
