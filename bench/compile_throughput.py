@@ -14,7 +14,7 @@ guide blocks. Asserts that the file compiles with no errors and no warnings, the
 one process after warm-up:
 
 * ``parse``   — ``vgc.parser.lark_parser().parse(text, start="start")`` (Lark LALR + post-lexer, tree only)
-* ``compile`` — ``vgc.compiler.run(text, file)`` (parse + AST builder + checker + codegen)
+* ``compile`` — ``vgc.compiler.run(text, file)`` (parse straight to the AST + checker + codegen)
 * ``check``   — ``vgc.compiler.run(text, file, generate=False)`` (as ``vgc check``; informational)
 
 Reported: medians, lines/s, and the ratio compile/parse against the target (≤ 2.0). The ratio is
@@ -375,33 +375,43 @@ def profile_compile(text: str, file: str, repeats: int) -> None:
 
     # phase split, measured directly (cProfile inflates Python-heavy code; these are unprofiled), with
     # the same calls as vgc.parser.parse and vgc.compiler.run (the text needs no newline normalizing);
-    # median of `repeats` runs per phase, since one run is at the mercy of a noisy machine
-    phases = ("lark parse (lex+LALR+tree)", "too_deep walk", "AstBuilder transformer", "checker", "codegen")
+    # median of `repeats` runs per phase, since one run is at the mercy of a noisy machine. The compile
+    # parses straight to the AST (frontend.parse_ast: no tree); the tree phases below it are the path
+    # taken after a syntax error or for a file nested near MAX_DEPTH, shown for comparison.
+    phases = ("lark parse (lex+LALR+tree)", "parse_ast (lex+LALR+AST)", "checker", "codegen",
+              "(tree path: too_deep walk)", "(tree path: AstBuilder)")
     split: dict[str, list[float]] = {name: [] for name in phases}
     for _ in range(repeats):
         rep = D.Reporter(file)
         gc.collect()
         t0 = time.perf_counter()
-        tree = parser.lark_parser().parse(text, start="start")
+        program = parser.parse_ast(text, rep)
+        assert program is not None
         t1 = time.perf_counter()
-        assert parser.too_deep(tree) is None
-        t2 = time.perf_counter()
-        program = parser.AstBuilder(rep).transform(tree)
-        t3 = time.perf_counter()
         guides = checker.check_program(program, rep, compiler.default_guide_name(file))
-        t4 = time.perf_counter()
+        t2 = time.perf_counter()
         codegen.generate(guides, file)
+        t3 = time.perf_counter()
+        del program, guides  # each path with only its own data alive (the cyclic GC walks what is)
+        gc.collect()
+        t4 = time.perf_counter()
+        tree = parser.lark_parser().parse(text, start="start")
         t5 = time.perf_counter()
-        for name, dt in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+        assert parser.too_deep(tree) is None
+        t6 = time.perf_counter()
+        parser.AstBuilder(D.Reporter(file)).transform(tree)
+        t7 = time.perf_counter()
+        for name, dt in zip(phases, (t5 - t4, t1 - t0, t2 - t1, t3 - t2, t6 - t5, t7 - t6)):
             split[name].append(dt)
-        del tree, program, guides
+        del tree
     med = {name: statistics.median(v) for name, v in split.items()}
     base = med[phases[0]]
     print()
     print(f"phase split (unprofiled, median of {repeats} runs):")
     for name in phases:
         print(f"  {name:<28} {med[name]:8.4f} s  {med[name] / base:5.2f} × parse")
-    print(f"  {'sum':<28} {sum(med.values()):8.4f} s  {sum(med.values()) / base:5.2f} × parse")
+    compile_sum = sum(med[name] for name in phases[1:4])
+    print(f"  {'compile (parse_ast..codegen)':<28} {compile_sum:8.4f} s  {compile_sum / base:5.2f} × parse")
     print()
     print(f"cProfile of compiler.run (total {total:.3f} s under the profiler), top 25 by cumulative time:")
     buf = io.StringIO()

@@ -112,8 +112,6 @@ class AstBuilder:
 
     def __init__(self, reporter: D.Reporter):
         self.reporter = reporter
-        # token text → its NFKC name, for the names that passed _name's checks (a name is read several times)
-        self._names: dict[str, str] = {}
 
     def transform(self, tree: Tree):
         """The node of ``tree`` (of any rule, as Lark's ``Transformer.transform``: bottom-up, in source order)."""
@@ -127,9 +125,6 @@ class AstBuilder:
 
     # -- tokens
     def _name(self, tok: Token) -> str:
-        name = self._names.get(tok)
-        if name is not None:
-            return name
         name = unicodedata.normalize("NFKC", str(tok))
         why = (
             "it is a VG keyword" if name in KEYWORDS
@@ -142,8 +137,6 @@ class AstBuilder:
             self.reporter.report(
                 D.BAD_NAME, _span(tok), f"'{name}' cannot be used as a name: {why}", "choose another name"
             )
-        else:
-            self._names[str(tok)] = name
         return name
 
     def _op(self, tok: Token) -> N.Op:
@@ -422,7 +415,6 @@ class _Inline(AstBuilder):
     def begin(self, text: str, reporter: D.Reporter) -> None:
         self.reporter, self.text = reporter, text
         self.outer, self.open, self.maybe_deep, self.line_starts = {}, 0, False, None
-        self._names = {}
 
     def callbacks(self) -> SimpleNamespace:
         """The transformer to give Lark: a function per rule, ``callback(children) → node``."""
