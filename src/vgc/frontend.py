@@ -553,9 +553,11 @@ _STATEMENTS = ("param_stmt", "let_stmt", "net_stmt", "sample_stmt", "assign_stmt
 
 
 @lru_cache(maxsize=1)
-def _ast_parser() -> tuple[Lark, _Inline]:
+def ast_parser() -> tuple[Lark, _Inline]:
     """:func:`lark_parser`'s parser (grammar, lexer, post-lexer) with :class:`_Inline`'s callbacks in place of
-    building a tree; without ``propagate_positions``, which only ever sets positions on trees."""
+    building a tree; without ``propagate_positions``, which only ever sets positions on trees. Built once per
+    process, cached on disk by Lark; the one parser `vgc check` loads for a file without syntax errors (use
+    :func:`parse_ast` to parse with it)."""
     inline = _Inline()
     lark = Lark(
         grammar_text(),
@@ -583,7 +585,7 @@ def parse_ast(text: str, reporter: D.Reporter) -> N.Program | None:
     (:meth:`_Inline._check_depth`, an upper bound): then the caller parses a tree and checks it with
     :func:`too_deep`, which finds the exact place.
     """
-    lark, inline = _ast_parser()
+    lark, inline = ast_parser()
     with _AST_LOCK:
         mine = D.Reporter(reporter.file)  # kept only when the parse succeeds
         inline.begin(text, mine)
@@ -625,5 +627,5 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-__all__ = ["AstBuilder", "GuideHead", "PlateHead", "Tree", "build_program", "grammar_text", "lark_parser", "parse_ast",
-           "recovery_parser"]
+__all__ = ["AstBuilder", "GuideHead", "PlateHead", "Tree", "ast_parser", "build_program", "grammar_text", "lark_parser",
+           "parse_ast", "recovery_parser"]
