@@ -60,7 +60,9 @@ _ORDER = ["NEWLINE", "SEMI", "RPAR", "RSQB", "RBRACE", "COMMA", "EQUAL", "TILDE"
 
 # What may appear outside comments: the lexer's own terminals (see grammar/vg.lark).
 _OK = re.compile(
-    r"(?:\#[^\n]*|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[^\W\d]\w*|[ \t\f\n~=:,;()\[\]{}±+\-^*/·@']+)+"
+    # a string only as a site name, right after `as` (a quote anywhere else is VG102)
+    r"(?:\#[^\n]*|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\bas[ \t\f]+\"[^\"\\\n]*\"|[^\W\d]\w*"
+    r"|[ \t\f\n~=:,;()\[\]{}±+\-^*/·@']+)+"
 )
 _OPENERS = {"LPAR": ")", "LSQB": "]"}
 _CLOSERS = ("RPAR", "RSQB")
