@@ -18,16 +18,21 @@ Batch dimensions outside any plate make a ``: batch`` draw; the shapes VG cannot
 plate that no plate declares, batch with event dimensions outside plates but for one Dirichlet's, a batch of
 Cholesky factors or ordered vectors outside plates) are a :class:`ModelError` saying so.
 
-Locations start at the median mapped back to the unconstrained space (one scalar per plate-local site, the
-median over its elements), scales at 0.1 (AutoNormal's ``init_scale``). A site with no prior to draw from
-(``ImproperUniform``) starts as NumPyro's ``init_to_uniform`` would, at the median of uniform(-2, 2) draws.
+Locations start as AutoNormal's do (NumPyro's default ``init_to_uniform``): ``param x_loc[...] =
+uniform(-2, 2)``, drawn when SVI starts in the unconstrained space, every entry and plate element its own
+draw, so no long literal is written and the starting guide is AutoNormal's start in law (prior medians
+pinned random walks and saturated decoders: issue 20's measurements are in docs/models.md). Scales start at
+0.1 (AutoNormal's ``init_scale``). A site whose NumPyro name is not a VG name (``"lambda"``,
+``"trend/alpha"``) gets a VG name and ``as "SITE"``.
 The text is formatted as ``vgc fmt`` would and checked against the model before it is returned.
 """
 
 from __future__ import annotations
 
 import inspect
+import keyword
 import math
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -35,6 +40,7 @@ from . import compiler
 from .diagnostics import render
 from .fmt import format_source
 from .modelcheck import ModelError, ModelSite, Traced, _one_line, check, discrete_text, family_name, from_trace
+from .registry import KEYWORDS
 
 __all__ = ["ModelError", "write_guide"]
 
@@ -45,6 +51,8 @@ DIRICHLET_TOTAL = 50.0  # the starting concentration's sum: a Dirichlet about as
 # of a sparse Dirichlet, 0.1 I + 0.9 rows, started some at 0.05), the model's log(0) is -inf and SVI's gradient NaN.
 MIN_CONCENTRATION = 1.0
 MAX_LITERAL = 16  # a Dirichlet's starting concentration is written out up to this many numbers, else one number
+RANDOM_START = "uniform(-2, 2)"  # NumPyro's init_to_uniform (radius 2), AutoNormal's default start
+_SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})  # as the frontend's: never VG names
 
 
 def _num(x: float) -> str:
@@ -76,25 +84,6 @@ def _nested(values) -> str:
     if a.ndim == 0:
         return _num(float(a))
     return "[" + ", ".join(_nested(row) for row in a) + "]"
-
-
-def _init(draws, per_element: bool) -> str:
-    """A location's start from the prior draws of one site in the unconstrained space (axis 0: the draws):
-    the entries' medians, as one number when they agree within sampling error (3 standard errors of a
-    median, 1.2533 · 1.4826 · MAD / √n), or for a plate-local site (the median over its elements)."""
-    import numpy as np
-
-    u = np.asarray(draws, dtype=float)
-    med = np.median(u, axis=0)
-    if med.size <= 1 or per_element:
-        return _num(float(np.median(med)))
-    se = 1.2533 * 1.4826 * np.median(np.abs(u - med), axis=0) / np.sqrt(u.shape[0])
-    common = float(np.median(med))
-    if np.all(np.abs(med - common) <= 3 * se + 1e-12) or med.ndim > 2:
-        return _num(common)
-    if med.ndim == 1:
-        return _vector(med)
-    return "[" + ", ".join(_vector(row) for row in med) + "]"
 
 
 def _medians(model: Callable, args: tuple, kwargs: dict) -> tuple[Traced, dict, dict]:
@@ -233,6 +222,7 @@ class _GuideWriter:
         self.open: list[tuple[str, int]] = []  # (name, dim) of the open plates, outermost first
         self.encoders: dict[str, Encoder] = {}  # subsampled plate -> its amortizing network (--amortize)
         self.slots: dict[str, tuple[int, int]] = {}  # amortized latent -> (offset, width) of its location
+        self.vg_names: dict[str, str] = {}  # a model site's NumPyro name -> its VG name
 
     def line(self, text: str) -> None:
         self.lines.append("  " * (len(self.open) + 1) + text)
@@ -243,6 +233,24 @@ class _GuideWriter:
             n, i = f"{base}{i}", i + 1
         self.taken.add(n)
         return n
+
+    def vg_name(self, site: str) -> tuple[str, str]:
+        """The VG name of a model site and the ``as "SITE"`` it needs ("" when the site's name is a VG name):
+        ``"lambda"`` → ``lambda_``, ``"trend/alpha"`` → ``trend_alpha``, unique among the guide's names."""
+        if site in self.vg_names:
+            return self.vg_names[site], "" if self.vg_names[site] == site else f' as "{site}"'
+        if _is_vg_name(site):
+            self.vg_names[site] = site
+            return site, ""
+        if not site or not site.isprintable() or '"' in site or "\\" in site or site != site.strip():
+            raise ModelError(f"vgc init cannot write a guide for {site!r}: VG's `as \"SITE\"` cannot spell a name "
+                             "that is empty, has spaces at an end, a quote, a backslash or characters that do not "
+                             "print; rename the site in the model")
+        base = re.sub(r"\W+", "_", site).strip("_") or "site"
+        base = "_" + base if base[0].isdigit() else base
+        base = base + "_" if not _is_vg_name(base) else base
+        self.vg_names[site] = name = self.fresh(base)
+        return name, f' as "{site}"'
 
     def size(self, n: int) -> str:
         return _size_text(n, self.given) if self.arg_names is not None else str(n)
@@ -294,12 +302,13 @@ class _GuideWriter:
             loc, scale = f"{enc.out}[{offset}:{offset + width}]", f"{enc.out}[{offset + width}:{offset + 2 * width}]"
         else:
             loc, scale = f"{enc.out}[{offset}]", f"{enc.out}[{offset + 1}]"
+        vg, named = self.vg_name(site.name)
         if site.support.name() == "real":
-            self.line(f"{site.name} ~ Normal({loc}, exp({scale}))")
+            self.line(f"{vg} ~ Normal({loc}, exp({scale})){named}")
             return
-        raw = self.fresh(f"{site.name}_raw")
+        raw = self.fresh(f"{vg}_raw")
         self.line(f"{raw} ~ Normal({loc}, exp({scale}))")
-        self.line(f"{site.name} = {_map(site, fn, raw)}")
+        self.line(f"{vg} = {_map(site, fn, raw)}{named}")
 
     def latent(self, site: ModelSite) -> None:
         """A learnable draw for one latent, mapped onto its support."""
@@ -308,8 +317,6 @@ class _GuideWriter:
         if site.discrete:
             message, hint = discrete_text(site)
             raise ModelError(f"vgc init cannot write a guide for '{site.name}': {message}; {hint}")
-        if not site.name.isidentifier():
-            raise ModelError(f"vgc init cannot write a guide for '{site.name}': not a VG name")
         fn = self.tr[site.name]["fn"]
         kind = site.support.kind if site.support is not None else None
         batch = self.outside_batch(site, kind)  # batch dimensions outside any plate (NumPyro's funnel): `: batch`
@@ -330,16 +337,18 @@ class _GuideWriter:
         if kind != "interval":  # the unconstrained vector is shorter than the value
             elem = unconstrained.shape[1 + len(site.batch_shape):]
         shape = f"[{', '.join(str(d) for d in elem)}]" if elem else ""
-        loc, scale = self.fresh(f"{site.name}_loc"), self.fresh(f"{site.name}_scale")
-        self.line(f"param {loc}{shape} = {_init(unconstrained, per_element=bool(site.plates))}")
+        base = self.vg_name(site.name)[0]
+        loc, scale = self.fresh(f"{base}_loc"), self.fresh(f"{base}_scale")
+        self.line(f"param {loc}{shape} = {RANDOM_START}")
         self.line(f"param {scale}{shape} = {_num(INIT_SCALE)} : positive")
         suffix = " : batch" if batch else ""
+        vg, named = self.vg_name(site.name)
         if kind == "interval" and site.support.name() == "real":
-            self.line(f"{site.name} ~ Normal({loc}, {scale}){suffix}")
+            self.line(f"{vg} ~ Normal({loc}, {scale}){suffix}{named}")
             return
-        raw = self.fresh(f"{site.name}_raw")
+        raw = self.fresh(f"{vg}_raw")
         self.line(f"{raw} ~ Normal({loc}, {scale}){suffix}")
-        self.line(f"{site.name} = {_map(site, fn, raw)}")
+        self.line(f"{vg} = {_map(site, fn, raw)}{named}")
 
     def outside_batch(self, site: ModelSite, kind: str | None) -> bool:
         """Whether the site has batch dimensions outside any plate, which VG writes as a ``: batch`` draw; raises
@@ -377,13 +386,14 @@ class _GuideWriter:
         out when that takes at most ``MAX_LITERAL`` numbers, else even proportions (one number)."""
         import numpy as np
 
-        conc = self.fresh(f"{site.name}_conc")
+        vg, named = self.vg_name(site.name)
+        conc = self.fresh(f"{vg}_conc")
         probs = np.median(value.reshape((-1, *elem)), axis=0)  # over the plates' elements (none: one row)
         probs = probs / probs.sum(axis=-1, keepdims=True)
         start = np.maximum(DIRICHLET_TOTAL * probs, MIN_CONCENTRATION)
         text = _nested(start) if start.size <= MAX_LITERAL else _num(DIRICHLET_TOTAL / elem[-1])
         self.line(f"param {conc}[{', '.join(map(str, elem))}] = {text} : positive")
-        self.line(f"{site.name} ~ Dirichlet({conc})" + (" : batch" if batch else ""))
+        self.line(f"{vg} ~ Dirichlet({conc})" + (" : batch" if batch else "") + named)
 
 
 class Encoder(NamedTuple):
@@ -440,6 +450,12 @@ def _amortized(w: _GuideWriter) -> dict[str, Encoder]:
             width = shape[0] if shape else 1
             out[pname] = Encoder(w.fresh(f"{pname}_enc"), w.fresh("h"), inp, (width, HIDDEN, offset))
     return out
+
+
+def _is_vg_name(name: str) -> bool:
+    """Whether a NumPyro name is usable as it is in VG (an identifier that no keyword or reserved name takes)."""
+    return (name.isidentifier() and not keyword.iskeyword(name) and name not in _SOFT_KEYWORDS
+            and name not in KEYWORDS and not name.startswith("__"))
 
 
 def _map(site: ModelSite, fn, raw: str) -> str:
