@@ -7,8 +7,18 @@ eight_schools_noncentered.vg to it against NUTS:
         --compare AutoNormal,AutoMultivariateNormal --reference nuts
 """
 
+import argparse
+import json
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
+
+import vgc
+
+HERE = Path(__file__).resolve().parent
 
 
 def eight_schools(J, sigma, y=None):
@@ -19,3 +29,20 @@ def eight_schools(J, sigma, y=None):
         eta = numpyro.sample("eta", dist.Normal(0, 1))
         theta = numpyro.deterministic("theta", mu + tau * eta)
         numpyro.sample("obs", dist.Normal(theta, sigma), obs=y)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=5000, help="SVI steps (default: %(default)s)")
+    args = parser.parse_args()
+    data = json.loads((HERE / "eight_schools.json").read_text(encoding="utf-8"))
+    kwargs = {k: jnp.asarray(v) if isinstance(v, list) else v for k, v in data.items()}
+    result = vgc.fit(vgc.load(HERE / "eight_schools_noncentered.vg"), eight_schools, steps=args.steps, lr=0.05,
+                     particles=4, **kwargs)
+    for name, value in result.params.items():
+        print(f"{name} = {np.array2string(np.asarray(value), precision=3)}")
+    print(f"-ELBO = {result.elbo.mean:.3f} ± {result.elbo.se:.3f}")
+
+
+if __name__ == "__main__":
+    main()
