@@ -8,7 +8,6 @@ both build on this module and never on each other.
 
 from __future__ import annotations
 
-import keyword
 import math
 import os
 import threading
@@ -22,7 +21,7 @@ from lark import Lark, Token, Tree
 from . import diagnostics as D
 from . import nodes as N
 from .nodes import Record
-from .registry import KEYWORDS, PLATE_OPTIONS
+from .registry import PLATE_OPTIONS, name_problem
 
 _OPS = {"±": "+-", "·": "@", "**": "^"}
 
@@ -94,9 +93,6 @@ def _span(x) -> N.Span:
     return N.Span(x.line, x.column, x.end_line, x.end_column)  # a Lark Meta
 
 
-# Python's soft keywords as of 3.12 (`type` joined then): fixed here so that a VG file means the same
-# on every Python version vgc supports.
-_SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
 
 
 class AstBuilder:
@@ -126,13 +122,7 @@ class AstBuilder:
     # -- tokens
     def _name(self, tok: Token) -> str:
         name = unicodedata.normalize("NFKC", str(tok))
-        why = (
-            "it is a VG keyword" if name in KEYWORDS
-            else "it is a Python keyword" if keyword.iskeyword(name) or name in _SOFT_KEYWORDS
-            else "names starting with '__' are reserved" if name.startswith("__")
-            else "it is not a valid identifier" if not name.isidentifier()
-            else None
-        )
+        why = name_problem(name)
         if why:
             self.reporter.report(
                 D.BAD_NAME, _span(tok), f"'{name}' cannot be used as a name: {why}", "choose another name"

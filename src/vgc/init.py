@@ -30,7 +30,6 @@ The text is formatted as ``vgc fmt`` would and checked against the model before 
 from __future__ import annotations
 
 import inspect
-import keyword
 import math
 import re
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from . import compiler
 from .diagnostics import render
 from .fmt import format_source
 from .modelcheck import ModelError, ModelSite, Traced, _one_line, check, discrete_text, family_name, from_trace
-from .registry import KEYWORDS
+from .registry import name_problem
 
 __all__ = ["ModelError", "write_guide"]
 
@@ -52,7 +51,6 @@ DIRICHLET_TOTAL = 50.0  # the starting concentration's sum: a Dirichlet about as
 MIN_CONCENTRATION = 1.0
 MAX_LITERAL = 16  # a Dirichlet's starting concentration is written out up to this many numbers, else one number
 RANDOM_START = "uniform(-2, 2)"  # NumPyro's init_to_uniform (radius 2), AutoNormal's default start
-_SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})  # as the frontend's: never VG names
 
 
 def _num(x: float) -> str:
@@ -453,9 +451,8 @@ def _amortized(w: _GuideWriter) -> dict[str, Encoder]:
 
 
 def _is_vg_name(name: str) -> bool:
-    """Whether a NumPyro name is usable as it is in VG (an identifier that no keyword or reserved name takes)."""
-    return (name.isidentifier() and not keyword.iskeyword(name) and name not in _SOFT_KEYWORDS
-            and name not in KEYWORDS and not name.startswith("__"))
+    """Whether a NumPyro name is usable as it is in VG."""
+    return name_problem(name) is None
 
 
 def _map(site: ModelSite, fn, raw: str) -> str:

@@ -6,6 +6,7 @@ docs and (later) the editor grammars. Nothing here imports jax.
 
 from __future__ import annotations
 
+import keyword
 from typing import ClassVar
 
 from .nodes import Record
@@ -214,6 +215,23 @@ CONSTRAINTS: dict[str, ConstraintSpec] = {
 }
 
 KEYWORDS = ("param", "let", "guide", "plate", "net", "as")
+# Python's soft keywords as of 3.12 (`type` joined then): fixed here so that a VG file means the same
+# on every Python version vgc supports.
+SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` (NFKC-normalized) cannot be a VG name, or None when it can (the one rule: the parser's
+    VG103 and the names `vgc init` makes for model sites)."""
+    if name in KEYWORDS:
+        return "it is a VG keyword"
+    if keyword.iskeyword(name) or name in SOFT_KEYWORDS:
+        return "it is a Python keyword"
+    if name.startswith("__"):
+        return "names starting with '__' are reserved"
+    if not name.isidentifier():
+        return "it is not a valid identifier"
+    return None
 
 
 def highlight_words() -> dict[str, tuple[str, ...]]:
