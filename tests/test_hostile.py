@@ -156,12 +156,14 @@ JNP_FUNCTIONS = [
     "linalg.inv", "linalg.slogdet",
 ]  # fmt: skip
 ALLOWED_CALLS = (
-    {"numpyro.param", "numpyro.sample", "jax.jacfwd", "jax.nn.sigmoid", "jax.nn.softplus", "jax.scipy.special.logit"}
+    {"numpyro.param", "numpyro.sample", "jax.jacfwd", "jax.nn.softplus", "jax.scipy.special.logit"}
+    | {"dist.transforms.SigmoidTransform"}  # the helper _sigmoid: NumPyro's clipped sigmoid
     | {f"dist.{d}" for d in registry.DISTRIBUTIONS}
     | {"dist.Delta", "dist.Categorical", "dist.MixtureSameFamily", "dist.MixtureGeneral"}
     | {f"constraints.{c}" for c in registry.CONSTRAINTS}
     | {f"jnp.{f}" for f in JNP_FUNCTIONS}
 )
+CALLS_OF_CALLS = {"jax.jacfwd", "dist.transforms.SigmoidTransform"}  # jax.jacfwd(f)(x), SigmoidTransform()(x)
 ALLOWED_VALUES = {f"constraints.{c}" for c in registry.CONSTRAINTS}  # used without a call: constraints.positive
 ALLOWED_METHODS = {"to_event", "reshape"}  # on a distribution, on a slice of the Jacobian's input
 ALLOWED_NODES = (
@@ -239,7 +241,7 @@ def check_generated(code: str) -> dict[str, set[str]]:
             elif isinstance(f, ast.Attribute):
                 assert f.attr in ALLOWED_METHODS, f"method call .{f.attr}"
             else:
-                assert isinstance(f, ast.Call) and dotted(f.func) == "jax.jacfwd", ast.unparse(f)
+                assert isinstance(f, ast.Call) and dotted(f.func) in CALLS_OF_CALLS, ast.unparse(f)
             if name in ("numpyro.param", "numpyro.sample"):
                 site = node.args[0]
                 assert isinstance(site, ast.Constant) and isinstance(site.value, str)

@@ -224,3 +224,20 @@ def test_source_text_never_reaches_the_generated_code():
     src = 'param m = 0.0  # """; import os; os.system("x") \\\nx ~ Normal(m, 1)\n'
     code = vgc.compile(src)
     assert "os.system" not in code and "import os" not in code
+
+
+def test_sigmoid_stays_inside_the_unit_interval_as_numpyro_keeps_it():
+    """A draw far in the tail maps to 1 - eps, not 1: jax.nn.sigmoid(60.0) rounds to exactly 1.0 in float32,
+    where a Beta model's log-density is -inf (the hmm_enum fit met it); NumPyro's SigmoidTransform clips."""
+    import numpyro.distributions as dist
+    from numpyro import handlers
+
+    g = vgc.guide("guide g() {\n  param m = 0.0; param s = 1.0 : positive\n  r ~ Normal(m, s)\n  p = sigmoid(r)\n}")
+    with handlers.seed(rng_seed=0), handlers.substitute(data={"m": 60.0, "s": 1.0}):
+        tr = handlers.trace(g).get_trace()
+    p, r = tr["p"]["value"], tr["r"]["value"]
+    assert p == np.float32(1.0) - np.finfo(np.float32).eps
+    assert np.isfinite(dist.Beta(2.0, 2.0).log_prob(p))
+    assert float(jax.nn.sigmoid(r)) == 1.0 and not np.isfinite(dist.Beta(2.0, 2.0).log_prob(jax.nn.sigmoid(r)))
+    # the log-Jacobian is still the exact one of the unclipped map
+    assert np.isclose(float(tr["p"]["fn"].log_prob(p)), float(jax.nn.softplus(r) + jax.nn.softplus(-r)), rtol=1e-6)

@@ -252,9 +252,12 @@ class ExprGen:
         if f in _JNP:
             self.uses.add("jnp")
             return f"jnp.{f}"
-        if f in ("sigmoid", "softplus"):
+        if f == "sigmoid":
+            self.uses.add("sigmoid")
+            return "_sigmoid"
+        if f == "softplus":
             self.uses.add("jax")
-            return f"jax.nn.{f}"
+            return "jax.nn.softplus"
         if f == "logit":
             self.uses.add("jax")
             return "jax.scipy.special.logit"

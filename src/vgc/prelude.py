@@ -47,6 +47,14 @@ def prelude(uses: set[str], source_name: str) -> str:
             head.line("log_abs_det_jacobian, summed over the element's axes (one value per batch entry).")
             head.line('"""')
             head.line("return dist.transforms.biject_to(support).log_abs_det_jacobian(x, y)")
+    if "sigmoid" in uses:
+        head.line()
+        head.line()
+        with head.block("def _sigmoid(x)"):
+            head.line('"""1 / (1 + e^-x), kept inside (0, 1) as NumPyro\'s SigmoidTransform keeps it: a wide draw')
+            head.line("would otherwise round to exactly 0 or 1, where the model's log-density is -inf.")
+            head.line('"""')
+            head.line("return dist.transforms.SigmoidTransform()(x)")
     if "rot" in uses:
         head.line()
         head.line()

@@ -7,6 +7,13 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
 
+def _sigmoid(x):
+    """1 / (1 + e^-x), kept inside (0, 1) as NumPyro's SigmoidTransform keeps it: a wide draw
+    would otherwise round to exactly 0 or 1, where the model's log-density is -inf.
+    """
+    return dist.transforms.SigmoidTransform()(x)
+
+
 def elementwise(*args, **kwargs):
     """The variational guide `elementwise`."""
     # line 2: param m = 0.0
@@ -36,7 +43,7 @@ def elementwise(*args, **kwargs):
     # line 7: x1 = exp(m + s * u1)
     numpyro.sample("x1", dist.Delta(jnp.exp(m + s * u1), log_density=-(m + s * u1) - jnp.log(jnp.abs(s))))
     # line 8: x2 = sigmoid(u2) * a
-    numpyro.sample("x2", dist.Delta(jax.nn.sigmoid(u2) * a, log_density=-jnp.log(jnp.abs(a)) + (jax.nn.softplus(u2) + jax.nn.softplus(-u2))))
+    numpyro.sample("x2", dist.Delta(_sigmoid(u2) * a, log_density=-jnp.log(jnp.abs(a)) + (jax.nn.softplus(u2) + jax.nn.softplus(-u2))))
     # line 9: x3 = sinh(u3) - 1
     numpyro.sample("x3", dist.Delta(jnp.sinh(u3) - 1.0, log_density=-(u3 + jax.nn.softplus(-(2.0 * u3)) - jnp.log(2.0))))
     # line 10: x4 = softplus(tanh(u4)) / s

@@ -7,6 +7,13 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
 
+def _sigmoid(x):
+    """1 / (1 + e^-x), kept inside (0, 1) as NumPyro's SigmoidTransform keeps it: a wide draw
+    would otherwise round to exactly 0 or 1, where the model's log-density is -inf.
+    """
+    return dist.transforms.SigmoidTransform()(x)
+
+
 def supports(N=None):
     """The variational guide `supports`."""
     # line 4: param a = 2.0 : positive
@@ -32,7 +39,7 @@ def supports(N=None):
         # line 12: v ~ Normal(loc, scale)
         v = numpyro.sample("v", dist.Normal(loc, scale), infer={"is_auxiliary": True})
         # line 13: p = 2 + (5 - 2) * sigmoid(v)
-        numpyro.sample("p", dist.Delta(2.0 + (5.0 - 2.0) * jax.nn.sigmoid(v), log_density=-jnp.log(jnp.abs(5.0 - 2.0)) + (jax.nn.softplus(v) + jax.nn.softplus(-v))))
+        numpyro.sample("p", dist.Delta(2.0 + (5.0 - 2.0) * _sigmoid(v), log_density=-jnp.log(jnp.abs(5.0 - 2.0)) + (jax.nn.softplus(v) + jax.nn.softplus(-v))))
         # line 14: g ~ Normal(loc, scale)
         g = numpyro.sample("g", dist.Normal(loc, scale), infer={"is_auxiliary": True})
         # line 15: q = -exp(g)
