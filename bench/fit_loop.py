@@ -61,13 +61,13 @@ class Broken(Exception):
 
 
 def eight_schools(J, sigma, y=None):
-    """NumPyro's eight schools model (centred): mu ~ N(0, 5), tau ~ HalfCauchy(5), theta_j ~ N(mu, tau),
-    y_j ~ N(theta_j, sigma_j) observed."""
-    mu = numpyro.sample("mu", dist.Normal(0.0, 5.0))
-    tau = numpyro.sample("tau", dist.HalfCauchy(5.0))
+    """Eight schools, centred (the model of NumPyro's README): mu ~ N(0, 5), tau ~ HalfCauchy(5), per school
+    theta_j ~ N(mu, tau), and y_j ~ N(theta_j, sigma_j) observed."""
+    mean = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+    spread = numpyro.sample("tau", dist.HalfCauchy(5.0))
     with numpyro.plate("J", J):
-        theta = numpyro.sample("theta", dist.Normal(mu, tau))
-        numpyro.sample("obs", dist.Normal(theta, sigma), obs=y)
+        effect = numpyro.sample("theta", dist.Normal(mean, spread))
+        numpyro.sample("obs", dist.Normal(effect, sigma), obs=y)
 
 
 class Case:

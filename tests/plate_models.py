@@ -54,12 +54,13 @@ def eight_schools_args():
 
 
 def eight_schools_model(J, sigma, y=None):
-    """NumPyro's example (examples/eight_schools in its docs), centred parametrization."""
-    mu = numpyro.sample("mu", dist.Normal(0.0, 5.0))
-    tau = numpyro.sample("tau", dist.HalfCauchy(5.0))
+    """Eight schools (Rubin 1981), centred, as NumPyro's README writes it: mu ~ N(0, 5), tau ~ HalfCauchy(5), per
+    school theta_j ~ N(mu, tau) and the observed effect y_j ~ N(theta_j, sigma_j)."""
+    mean = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+    spread = numpyro.sample("tau", dist.HalfCauchy(5.0))
     with numpyro.plate("J", J):
-        theta = numpyro.sample("theta", dist.Normal(mu, tau))
-        numpyro.sample("obs", dist.Normal(theta, sigma), obs=y)
+        effect = numpyro.sample("theta", dist.Normal(mean, spread))
+        numpyro.sample("obs", dist.Normal(effect, sigma), obs=y)
 
 
 EIGHT_SCHOOLS_VG = """\

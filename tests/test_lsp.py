@@ -767,11 +767,11 @@ print("the model prints when imported")
 def eight_schools(J, sigma, y=None):
     note("trace")
     print("the model prints when run")
-    mu = numpyro.sample("mu", dist.Normal(0, 5))
-    tau = numpyro.sample("tau", dist.HalfCauchy(5))
+    mean = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+    spread = numpyro.sample("tau", dist.HalfCauchy(5.0))
     with numpyro.plate("J", J):
-        theta = numpyro.sample("theta", dist.Normal(mu, tau))
-        numpyro.sample("obs", dist.Normal(theta, sigma), obs=y)
+        effect = numpyro.sample("theta", dist.Normal(mean, spread))
+        numpyro.sample("obs", dist.Normal(effect, sigma), obs=y)
 """
 DATA = {"J": 8, "sigma": [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0],
         "y": [28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0]}
