@@ -169,3 +169,21 @@ def test_init_amortize_writes_an_mlp_guide_that_fits(capsys, tmp_path):
     fitted = np.load(out)
     assert abs(float(fitted["mu_loc"]) - float(np.mean(y))) < 0.1
     assert fitted["data_enc.w0"].shape == (1, 32) and fitted["data_enc.w1"].shape == (32, 4)
+
+
+def test_init_amortize_gives_a_local_simplex_a_dirichlet_of_the_network():
+    """A subsampled plate's simplex (ProdLDA's per-document topic proportions) gets its concentration from the
+    network, exp of K outputs, as NumPyro's prodlda.py guide does; the guide passes its own check."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "nets"))
+    from prodlda_model import TOPICS, prodlda
+
+    from vgc.init import write_guide
+
+    rng = np.random.default_rng(0)
+    docs = jnp.asarray(rng.multinomial(40, np.ones(12) / 12, size=30))
+    text = write_guide(prodlda, (), {"docs": docs, "batch": 10}, amortize=True)
+    lines = [ln.strip() for ln in text.splitlines()]
+    assert f"net documents_enc = mlp(12, 32, {TOPICS}, act=softplus)  # documents's datum -> log-concentrations" \
+        in lines
+    assert "h = documents_enc(docs[documents])" in lines and "theta ~ Dirichlet(exp(h[0:3]))" in lines
+    assert not any(ln.startswith("param ") for ln in lines)

@@ -178,9 +178,9 @@ def write_guide(model: Callable, args: tuple = (), kwargs: dict | None = None, n
     doc = ("# A starting guide" + (f" for {source}" if source else "") + ", written by `vgc init`: every latent\n"
            "# of the model gets a learnable draw mapped onto its support (AutoNormal's family).\n"
            + ("# The local latents of subsampled plates are amortized: a network of the datum gives\n"
-              "# their locations and log-scales.\n" if w.encoders else "")
+              "# their parameters (see each net's comment).\n" if w.encoders else "")
            + "# Give it structure, then check it with `vgc check --model`.\n")
-    nets = [f"net {e.net} = mlp({', '.join(map(str, e.sizes))}, act=softplus)  # {p}'s datum -> locations, log-scales"
+    nets = [f"net {e.net} = mlp({', '.join(map(str, e.sizes))}, act=softplus)  # {p}'s datum -> {e.gives}"
             for p, e in w.encoders.items()]
     w.lines[:0] = [f"  {line}" for line in nets]
     gname = name or (getattr(model, "__name__", "model") + "_guide")
@@ -293,9 +293,14 @@ class _GuideWriter:
                       f"{'it' if len(names) == 1 else 'them'} out (TraceEnum_ELBO); no guide site")
 
     def amortized(self, site: ModelSite, fn, kind: str) -> None:
-        """A local latent whose location and scale are its plate's network's outputs (``h[i]``, ``exp(h[j])``)."""
+        """A local latent whose location and scale are its plate's network's outputs (``h[i]``, ``exp(h[j])``);
+        a simplex is a Dirichlet whose concentration is ``exp`` of the outputs (NumPyro's prodlda guide)."""
         enc = self.encoders[site.plates[0][0]]
         offset, width = self.slots[site.name]
+        if kind == "simplex":
+            vg, named = self.vg_name(site.name)
+            self.line(f"{vg} ~ Dirichlet(exp({enc.out}[{offset}:{offset + width}])){named}")
+            return
         if site.event_shape:
             loc, scale = f"{enc.out}[{offset}:{offset + width}]", f"{enc.out}[{offset + width}:{offset + 2 * width}]"
         else:
@@ -323,6 +328,9 @@ class _GuideWriter:
         support = site.support.name() if site.support is not None else "unknown"
         where = f" in {', '.join(p for p, _ in site.plates)}" if site.plates else ""
         self.line(f"# {site.name}: {site.family}, support {support}, shape {tuple(value.shape)}{where}")
+        if kind == "simplex" and site.name in self.slots:
+            self.amortized(site, fn, kind)
+            return
         if kind == "simplex":
             self.simplex(site, value, elem, batch)
             return
@@ -402,6 +410,7 @@ class Encoder(NamedTuple):
     out: str
     datum: str
     sizes: tuple[int, ...]
+    gives: str = "locations, log-scales"  # what its outputs are, for the comment beside it
 
 
 HIDDEN = 32  # the encoder's hidden width: enough for a location-scale map of a low-dimensional datum
@@ -410,8 +419,8 @@ HIDDEN = 32  # the encoder's hidden width: enough for a location-scale map of a 
 def _amortized(w: _GuideWriter) -> dict[str, Encoder]:
     """For each subsampled plate, an ``mlp`` from the datum it observes (the argument whose rows at the plate's
     indices are an observed site's value) to the location and the log-scale of each local latent drawn only in
-    that plate with a real or interval support (the others keep their per-element params). Records each
-    latent's slot in ``w.slots``."""
+    that plate with a real or interval support, and to the log-concentration of each simplex (the others keep
+    their per-element params). Records each latent's slot in ``w.slots``."""
     import numpy as np
 
     out: dict[str, Encoder] = {}
@@ -438,15 +447,23 @@ def _amortized(w: _GuideWriter) -> dict[str, Encoder]:
         for site in w.traced.sites.values():
             local = site.kind == "latent" and not site.enumerated and not site.auxiliary and \
                 [p for p, _ in site.plates] == [pname]
-            if local and site.support is not None and site.support.kind == "interval" and len(site.event_shape) <= 1:
+            kind = site.support.kind if local and site.support is not None else None
+            if kind == "interval" and len(site.event_shape) <= 1:
                 width = int(np.prod(site.event_shape)) if site.event_shape else 1
                 w.slots[site.name] = (offset, width)
                 offset += 2 * width
+            elif kind == "simplex" and len(site.event_shape) == 1:  # a concentration per entry
+                w.slots[site.name] = (offset, site.event_shape[0])
+                offset += site.event_shape[0]
         if offset:
             arg, shape = datum
             inp = f"{arg}[{pname}]" if shape else f"[{arg}[{pname}]]"
             width = shape[0] if shape else 1
-            out[pname] = Encoder(w.fresh(f"{pname}_enc"), w.fresh("h"), inp, (width, HIDDEN, offset))
+            kinds = {w.traced.sites[s].support.kind for s, (o, _) in w.slots.items() if o < offset and
+                     [p for p, _ in w.traced.sites[s].plates] == [pname]}
+            gives = ", ".join(["locations, log-scales"] * ("interval" in kinds) + ["log-concentrations"] * (
+                "simplex" in kinds))
+            out[pname] = Encoder(w.fresh(f"{pname}_enc"), w.fresh("h"), inp, (width, HIDDEN, offset), gives)
     return out
 
 

@@ -24,11 +24,11 @@ class Decoder(nn.Module):
         return nn.BatchNorm(use_running_average=False, use_scale=False)(h)
 
 
-def prodlda(docs):
-    """docs: (D, V) word counts."""
+def prodlda(docs, batch=None):
+    """docs: (D, V) word counts; ``batch``: documents per step (the example subsamples them), None for all."""
     n_docs, vocab = docs.shape
     decoder = flax_module("decoder", Decoder(vocab), input_shape=(1, TOPICS), mutable=["batch_stats"])
-    with numpyro.plate("documents", n_docs):
+    with numpyro.plate("documents", n_docs, subsample_size=batch) as idx:
         theta = numpyro.sample("theta", dist.Dirichlet(jnp.ones(TOPICS) / TOPICS))
         logits = decoder(theta)
-        numpyro.sample("obs", dist.Multinomial(docs.sum(-1), logits=logits), obs=docs)
+        numpyro.sample("obs", dist.Multinomial(docs[idx].sum(-1), logits=logits), obs=docs[idx])
