@@ -38,7 +38,7 @@ class Example:
     data: Callable[[], dict]
     kind: str = "plain"
     refusal: str = ""
-    steps: int = 300
+    steps: int = 1000
     lr: float = 0.01
     note: str = ""
 
@@ -69,9 +69,10 @@ class Outcome:
 
 
 def serve(example: Example, steps: int | None = None, seed: int = 0, eval_particles: int = 2000,
-          trace: bool = False) -> Outcome:
+          trace: bool = False, guide: str | None = None) -> Outcome:
     """Run ``example`` through vgc init → check → fit (``steps``, default the example's, with AutoNormal
-    compared) and say how far it got. Exceptions become the outcome's message (``trace``: the traceback)."""
+    compared) and say how far it got. Exceptions become the outcome's message (``trace``: the traceback).
+    ``guide``: VG text to use instead of vgc init's (to show a poor guide is not served)."""
     import vgc
     from vgc import compiler, modelcheck
     from vgc.diagnostics import render
@@ -82,7 +83,7 @@ def serve(example: Example, steps: int | None = None, seed: int = 0, eval_partic
     try:
         data = example.data()
         try:
-            text = write_guide(example.model, (), data, amortize=example.kind == "amortized")
+            text = guide or write_guide(example.model, (), data, amortize=example.kind == "amortized")
         except modelcheck.ModelError as e:
             import re
 

@@ -38,7 +38,7 @@ def _prodlda_data(seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     topics = rng.dirichlet(np.ones(30) * 0.3, size=3)
     theta = rng.dirichlet(np.ones(3) / 3, size=40)
-    return {"docs": jnp.asarray(np.stack([rng.multinomial(60, t @ topics) for t in theta]))}
+    return {"docs": jnp.asarray(np.stack([rng.multinomial(60, t @ topics) for t in theta])), "batch": 20}
 
 
 def _digits() -> dict:
