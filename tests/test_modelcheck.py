@@ -292,3 +292,53 @@ def test_a_site_named_with_as_meets_the_models_site_of_that_name():
     (d,) = vgc.guide(bad).check_model(model)
     assert d.code == "VG805" and (d.span.line, d.span.column) == (3, 3)
     assert d.message.startswith("'lambda' (VG `lam`) has support real in the guide")
+
+
+def scoped_plates(y, M):
+    """Sites and plates under NumPyro's ``handlers.scope``: their names are "trend/basis", "trend/beta" (as
+    NumPyro's examples/hsgp.py names its components), and a subsampled "obs/rows"."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    with numpyro.handlers.scope(prefix="trend"), numpyro.plate("basis", M):
+        beta = numpyro.sample("beta", dist.Normal(0.0, 1.0))
+    with numpyro.handlers.scope(prefix="obs"), numpyro.plate("rows", len(y), subsample_size=4) as idx:
+        numpyro.sample("y", dist.Normal(beta.sum(), 1.0), obs=y[idx])
+
+
+SCOPED = """\
+guide scoped(y, M) {
+  plate trend_basis(M) as "trend/basis" {
+    param l = 0.0; param s = 1.0 : positive
+    beta ~ Normal(l, s) as "trend/beta"
+  }
+  plate obs_rows(len(y), subsample=4) as "obs/rows" {
+  }
+}
+"""
+
+
+def test_plates_with_numpyro_names_that_are_not_vg_names():
+    import jax
+    import jax.numpy as jnp
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.optim import Adam
+
+    from vgc.init import write_guide
+
+    data = {"y": jnp.asarray(np.linspace(-1.0, 1.0, 10)), "M": 3}
+    assert check(SCOPED, scoped_plates, data) == []
+    # the VG name alone is not the model's plate: the hint spells the `as`
+    plain = SCOPED.replace(' as "trend/basis"', "")
+    diags = check(plain, scoped_plates, data)
+    assert [(d.code, d.span.line, d.span.column) for d in diags] == [("VG804", 2, 9)]
+    assert diags[0].message == "the model has no plate 'trend_basis'"
+    assert diags[0].hint == "did you mean 'trend/basis'? (not a VG name: `plate NAME(...) as \"trend/basis\"`)"
+    # vgc init writes the same, and the subsampled scoped plate trains (its subsample reaches the plate)
+    text = write_guide(scoped_plates, (), data)
+    lines = [ln.strip() for ln in text.splitlines()]
+    assert 'plate trend_basis(M) as "trend/basis" {' in lines
+    assert 'trend_beta ~ Normal(trend_beta_loc, trend_beta_scale) as "trend/beta"' in lines
+    svi = SVI(scoped_plates, vgc.guide(text), Adam(0.05), Trace_ELBO())
+    losses = np.asarray(svi.run(jax.random.PRNGKey(0), 300, progress_bar=False, **data).losses)
+    assert np.all(np.isfinite(losses)) and losses[-50:].mean() < losses[:50].mean()

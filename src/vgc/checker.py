@@ -86,7 +86,7 @@ class GuideChecker:
         """Record the NumPyro name of the site ``name`` (``as "SITE"`` or the name itself); one site per name."""
         trace = name
         if site is not None:
-            if not site.text or not site.text.isprintable() or site.text != site.text.strip():
+            if not _printable_name(site.text):
                 self.r.report(D.BAD_NAME, site.span, f"'{site.text}' cannot be a site name: it is empty, has "
                               "spaces at an end or characters that do not print", 'e.g. `as "trend/alpha"`')
                 return
@@ -492,6 +492,9 @@ class GuideChecker:
                 f"plate '{s.name}' is nested in a plate of the same name (line {outer.span.line})",
                 "NumPyro identifies plates by name: give the inner plate its own name",
             )
+        if s.site is not None and not _printable_name(s.site.text):
+            self.r.report(D.BAD_NAME, s.site.span, f"'{s.site.text}' cannot be a plate name: it is empty, has "
+                          "spaces at an end or characters that do not print", 'e.g. `as "trend/basis"`')
         size = self.plate_size(s.size, "size") if s.size is not None else PlateSize()
         options = {o.name: o for o in s.options}
         subsample = None
@@ -712,3 +715,8 @@ def _check_body(reporter, name, args, body, span, numeric, head=None) -> GuideIR
 
 
 __all__ = ["GuideChecker", "Val", "check_program"]
+
+
+def _printable_name(text: str) -> bool:
+    """Whether ``as "TEXT"`` names a NumPyro site or plate: not empty, printable, no spaces at an end."""
+    return bool(text) and text.isprintable() and text == text.strip()

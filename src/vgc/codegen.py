@@ -340,7 +340,8 @@ class GuideGen:
 
     def emit_PlateIR(self, it: C.PlateIR) -> None:
         s = it.stmt
-        args = [_q(s.name), self.size_text(it.size)]
+        site = s.site.text if s.site is not None else s.name  # NumPyro's name: `as "SITE"` or the VG name
+        args = [_q(site), self.size_text(it.size)]
         if it.subsample is not None:
             args.append(f"subsample_size={self.size_text(it.subsample)}")
         if it.explicit_dim or it.dim != -1:
@@ -352,7 +353,7 @@ class GuideGen:
             self.uses.update({"subsample", "jax", "jnp"})
             sub = self.names.local(f"{s.name}_subsample")
             self.w.line(f"{sub} = _subsample({self.size_text(it.size)}, {self.size_text(it.subsample)})")
-            head = f"with numpyro.handlers.substitute(data={{{_q(s.name)}: {sub}}}), {head[5:]}"
+            head = f"with numpyro.handlers.substitute(data={{{_q(site)}: {sub}}}), {head[5:]}"
         if id(s) in self.g.indexed:
             index = self.names.local(f"{s.name}_idx")
             self.indices[s.name] = (index, it.dim)

@@ -15,6 +15,7 @@ import unicodedata
 from functools import lru_cache
 from itertools import accumulate
 from types import SimpleNamespace
+from typing import ClassVar
 
 from lark import Lark, Token, Tree
 
@@ -292,7 +293,8 @@ class AstBuilder:
     def plate_head(self, span, c):
         name, size = c[1], c[3]
         options = tuple(x for x in c[4:] if isinstance(x, N.Keyword))
-        return PlateHead(self._name(name), _span(name), size, self.plate_options(options), span)
+        site = next((x for x in c[4:] if isinstance(x, N.SiteName)), None)
+        return PlateHead(self._name(name), _span(name), size, self.plate_options(options), span, site)
 
     def plate_options(self, options: tuple[N.Keyword, ...]) -> tuple[N.Keyword, ...]:
         """Keep the known options, once each; report the others (VG109)."""
@@ -316,7 +318,7 @@ class AstBuilder:
     def plate_def(self, span, c):
         head, *rest = c
         body = tuple(x for x in rest if not isinstance(x, Token) and x is not None)
-        return N.Plate(head.name, head.name_span, head.size, head.options, body, span)
+        return N.Plate(head.name, head.name_span, head.size, head.options, body, span, head.site)
 
     def statement(self, span, c):
         return c[0]
@@ -359,12 +361,14 @@ class SliceBounds(Record):
 class PlateHead(Record):
     """``plate NAME(SIZE, OPTIONS) {``: parsed on its own when recovering from a syntax error."""
 
-    __slots__ = ("name", "name_span", "size", "options", "span")
+    __slots__ = ("name", "name_span", "size", "options", "span", "site")
+    _defaults: ClassVar[dict] = {"site": None}
     name: str
     name_span: N.Span
     size: N.Expr | None
     options: tuple[N.Keyword, ...]
     span: N.Span
+    site: N.SiteName | None
 
 
 def build_program(items: list, reporter: D.Reporter) -> N.Program:

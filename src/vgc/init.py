@@ -269,7 +269,8 @@ class _GuideWriter:
                 auto -= 1
             opts = "" if mp.subsample == mp.size else f", subsample={self.size(mp.subsample)}"
             opts += "" if pdim == auto else f", dim={pdim}"
-            self.line(f"plate {pname}({self.size(mp.size)}{opts}) {{")
+            vg, named = self.vg_name(pname)  # a scoped plate, "trend/basis": `plate trend_basis(M) as "trend/basis"`
+            self.line(f"plate {vg}({self.size(mp.size)}{opts}){named} {{")
             self.open.append((pname, pdim))
             enc = self.encoders.get(pname)
             if enc is not None:  # the network's output for this step's elements, sliced by the latents below
@@ -457,7 +458,8 @@ def _amortized(w: _GuideWriter) -> dict[str, Encoder]:
                 offset += site.event_shape[0]
         if offset:
             arg, shape = datum
-            inp = f"{arg}[{pname}]" if shape else f"[{arg}[{pname}]]"
+            vg = w.vg_name(pname)[0]
+            inp = f"{arg}[{vg}]" if shape else f"[{arg}[{vg}]]"
             width = shape[0] if shape else 1
             kinds = {w.traced.sites[s].support.kind for s, (o, _) in w.slots.items() if o < offset and
                      [p for p, _ in w.traced.sites[s].plates] == [pname]}

@@ -34,6 +34,7 @@ from . import diagnostics as D
 from . import supports as SP
 from .ir import GuideIR, PlateIR, Site, SiteKind, sites
 from .nodes import Record, Span
+from .registry import name_problem
 from .unparse import expr as unparse
 
 
@@ -324,7 +325,8 @@ class Comparison:
         self.bad_plates: set[str] = set()
         for it in guide.walk():
             if isinstance(it, PlateIR):
-                self.plates.setdefault(it.stmt.name, it)
+                # by NumPyro name, as the traces are (`plate trend_basis(M) as "trend/basis"`)
+                self.plates.setdefault(it.stmt.site.text if it.stmt.site is not None else it.stmt.name, it)
 
     def shown(self, name: str) -> str:
         """A site in a message: its NumPyro name, and its VG name when ``as "SITE"`` gives another."""
@@ -454,6 +456,9 @@ class Comparison:
         if missing:
             p = self.m.plates.get(missing[0])
             size = f"{p.size}" + (f", subsample={p.subsample}" if p and p.subsample != p.size else "") if p else "N"
+            if name_problem(missing[0]) is not None:  # a scoped plate, "trend/basis"
+                vg = "".join(c if c.isalnum() else "_" for c in missing[0])
+                return f"draw '{name}' inside `plate {vg}({size}) as \"{missing[0]}\" {{ ... }}`"
             return f"draw '{name}' inside `plate {missing[0]}({size}) {{ ... }}`"
         extra = [p for p, _ in gs.plates if p not in [q for q, _ in ms.plates]]
         if extra:
@@ -477,8 +482,10 @@ class Comparison:
             if mp is None:
                 close = difflib.get_close_matches(name, list(self.m.plates), 1, 0.6)
                 known = "the model's plates: " + ", ".join(self.m.plates) if self.m.plates else "the model has none"
-                self.r.report(D.PLATE_MISMATCH, at, f"the model has no plate '{name}'",
-                              f"did you mean '{close[0]}'?" if close else known)
+                hint = f"did you mean '{close[0]}'?" if close else known
+                if close and name_problem(close[0]) is not None:
+                    hint = f'did you mean \'{close[0]}\'? (not a VG name: `plate NAME(...) as "{close[0]}"`)'
+                self.r.report(D.PLATE_MISMATCH, at, f"the model has no plate '{name}'", hint)
                 self.bad_plates.add(name)
                 continue
             diffs = []
@@ -492,9 +499,10 @@ class Comparison:
                 self.bad_plates.add(name)
                 self.r.report(
                     D.PLATE_MISMATCH, at, f"plate '{name}' differs from the model's: " + "; ".join(diffs),
-                    f"declare it as the model does: `plate {name}({mp.size}"
+                    f"declare it as the model does: `plate {it.stmt.name if it is not None else name}({mp.size}"
                     + (f", subsample={mp.subsample}" if mp.subsample != mp.size else "")
-                    + (f", dim={mp.dim}" if mp.dim is not None else "") + ")`",
+                    + (f", dim={mp.dim}" if mp.dim is not None else "") + ")"
+                    + (f' as "{name}"' if it is not None and it.stmt.name != name else "") + "`",
                 )
 
 

@@ -341,15 +341,18 @@ class BadStmt(Node):
 
 
 class Plate(Node):
-    """``plate NAME(SIZE, subsample=K, dim=D) { ... }``: NumPyro's ``numpyro.plate``; options may be absent."""
+    """``plate NAME(SIZE, subsample=K, dim=D) { ... }``: NumPyro's ``numpyro.plate``; options may be absent.
+    ``site``: ``as "NAME"`` after the parenthesis, the plate's NumPyro name when it is not a VG name."""
 
-    __slots__ = ("name", "name_span", "size", "options", "body", "span")
+    __slots__ = ("name", "name_span", "size", "options", "body", "span", "site")
+    _defaults: ClassVar[dict] = {"site": None}
     name: str
     name_span: Span
     size: Expr | None  # None: the header did not parse (recovery)
     options: tuple[Keyword, ...]
     body: tuple[Stmt, ...]
     span: Span
+    site: SiteName | None
 
 
 Stmt = Param | Sample | Assign | Let | Net | ExprStmt | BadStmt | Plate

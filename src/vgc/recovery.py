@@ -461,7 +461,7 @@ class _Recovery:
             if isinstance(head, GuideHead):
                 node = N.GuideDef(head.name, head.name_span, head.args, tuple(body), span)
             else:
-                node = N.Plate(head.name, head.name_span, head.size, head.options, tuple(body), span)
+                node = N.Plate(head.name, head.name_span, head.size, head.options, tuple(body), span, head.site)
             (blocks[-1][1] if blocks else items).append(node)
 
         while True:

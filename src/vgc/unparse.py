@@ -77,5 +77,5 @@ def stmt(s: N.Stmt) -> str:
         return expr(s.expr)
     if isinstance(s, N.Plate):
         parts = [expr(s.size) if s.size is not None else "?"] + [f"{o.name}={expr(o.value)}" for o in s.options]
-        return f"plate {s.name}({', '.join(parts)})"
+        return f"plate {s.name}({', '.join(parts)})" + _site(s)
     return "<invalid>"
