@@ -30,7 +30,11 @@ class Example:
     short unique key, ``data`` makes the model's keyword arguments (fixed seed). ``kind``: ``plain`` (vgc init
     writes a guide for every latent), ``amortized`` (``vgc init --amortize``: a network per subsampled plate),
     ``enumerated`` (the model sums discrete sites out; fitted with TraceEnum_ELBO) or ``refused`` (vgc init
-    must refuse it: ``refusal`` is a regular expression its message matches). ``steps``/``lr``: the fit's."""
+    must refuse it: ``refusal`` is a regular expression its message matches). ``steps``/``lr``: the fit's.
+    ``same_start``: for a model whose mean-field fit ends by the luck of its random start (``note`` says
+    why), both guides start from the same draw (AutoNormal's ``init_to_uniform`` locations given to the VG
+    guide's ``_loc`` params): the two families then compete, not two random starts, and one seed decides
+    nothing about the other draws."""
 
     example: str
     name: str
@@ -41,6 +45,7 @@ class Example:
     steps: int = 1000
     lr: float = 0.01
     note: str = ""
+    same_start: bool = False
 
     def __post_init__(self):
         assert self.kind in KINDS, self.kind
@@ -102,11 +107,14 @@ def serve(example: Example, steps: int | None = None, seed: int = 0, eval_partic
             out.message = render(list(result.diagnostics) + list(found), text)
             return out
         out.stage = "check"
-        r = vgc.fit(text, example.model, steps=steps or example.steps, lr=example.lr, seed=seed,
-                    eval_particles=eval_particles, compare=("AutoNormal",), check=False, **data)
-        out.vg, out.vg_se = r.elbo.mean, r.elbo.se
-        auto = r.compare[0]
-        out.autonormal, out.autonormal_se = auto.elbo.mean, auto.elbo.se
+        if example.same_start:
+            (out.vg, out.vg_se), (out.autonormal, out.autonormal_se) = _same_start(
+                text, example, data, steps or example.steps, seed, eval_particles, out.extra)
+        else:
+            r = vgc.fit(text, example.model, steps=steps or example.steps, lr=example.lr, seed=seed,
+                        eval_particles=eval_particles, compare=("AutoNormal",), check=False, **data)
+            out.vg, out.vg_se = r.elbo.mean, r.elbo.se
+            out.autonormal, out.autonormal_se = r.compare[0].elbo.mean, r.compare[0].elbo.se
         if not math.isfinite(out.vg):
             out.message = "the VG guide's -ELBO is not finite"
             return out
@@ -122,6 +130,46 @@ def serve(example: Example, steps: int | None = None, seed: int = 0, eval_partic
     finally:
         out.seconds = time.perf_counter() - start
     return out
+
+
+def _same_start(text: str, example: Example, data: dict, steps: int, seed: int, particles: int, extra: dict):
+    """Fit vgc init's guide and AutoNormal with vgc's optimizer and Trace_ELBO from one start: AutoNormal's
+    starting params (seed ``seed``) with each ``SITE_auto_loc``/``_scale`` given to the VG guide's
+    ``V_loc``/``V_scale`` (V the site's VG name, as vgc init derives it). Returns both −ELBO estimates;
+    ``extra["unmatched"]`` lists the VG params left at their own start (none, for a same start)."""
+    import re
+
+    import jax
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.infer.autoguide import AutoNormal
+
+    import vgc
+    from vgc import fitting
+
+    settings = fitting.Settings(steps=steps, lr=example.lr, seed=seed)
+    key = jax.random.PRNGKey(seed)
+    auto = AutoNormal(example.model)
+    svi_a = SVI(example.model, auto, fitting._optimizer(settings), Trace_ELBO())
+    start = svi_a.get_params(svi_a.init(key, **data))
+    guide = vgc.guide(text)
+    svi_v = SVI(example.model, guide, fitting._optimizer(settings), Trace_ELBO())
+    own = svi_v.get_params(svi_v.init(key, **data))
+    given = {}
+    for name, value in start.items():
+        site, part = name.rsplit("_auto_", 1)
+        base = re.sub(r"\W+", "_", site).strip("_")
+        for vg in (f"{base}_{part}", f"{base}__{part}"):  # `lambda` is `lambda_` in VG
+            if vg in own and own[vg].shape == value.shape:
+                given[vg] = value
+                break
+    extra["unmatched"] = sorted(set(own) - set(given))
+    ends = []
+    for svi, init, g in ((svi_v, given, guide), (svi_a, None, auto)):
+        done = svi.run(key, steps, progress_bar=False, init_params=init, **data)
+        params = svi.get_params(done.state)
+        e = fitting.neg_elbo(example.model, g, params, (), data, jax.random.fold_in(key, 1), particles)
+        ends.append((e.mean, e.se))
+    return ends
 
 
 def _gallery() -> list[Example]:
