@@ -1,7 +1,8 @@
 """vgc against the models of NumPyro's example gallery (tests/numpyro_examples.py, written from their math).
 
-For each model ``vgc init`` writes a guide that compiles, passes the model check and trains (the loss
-falls and stays finite); hand-written guides with the classic mistakes are caught at their lines.
+For each model ``vgc init`` writes a guide that compiles, passes the model check and holds the lines that map
+each latent onto its support (tests/test_gallery.py fits each and asserts it ends within 1 nat of AutoNormal);
+hand-written guides with the classic mistakes are caught at their lines.
 """
 
 from __future__ import annotations
@@ -9,11 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import jax
-import numpy as np
-import numpyro
 import pytest
-from numpyro.infer import SVI, Trace_ELBO
 
 import vgc
 from vgc import compiler, modelcheck
@@ -49,19 +46,6 @@ def test_init_writes_a_guide_that_passes_the_model_check(name):
     result = compiler.run(text, f"{name}.vg")
     assert result.ok and result.diagnostics == [], render(result.diagnostics, text)
     assert modelcheck.check(result, model, (), data) == []
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(E.MODELS))
-def test_init_guide_trains(name):
-    model, data = E.MODELS[name]
-    guide = vgc.guide(write_guide(model, (), data))
-    svi = SVI(model, guide, numpyro.optim.Adam(0.02), Trace_ELBO())
-    losses = np.asarray(svi.run(jax.random.PRNGKey(0), 400, progress_bar=False, **data).losses)
-    assert np.all(np.isfinite(losses))
-    first, last = np.mean(losses[:100]), np.mean(losses[-100:])
-    print(f"{name}: mean loss of the first 100 steps {first:.2f}, of the last 100 {last:.2f}")
-    assert last < first
 
 
 # Hand-written guides with the mistakes the issue names, against these models.
