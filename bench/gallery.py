@@ -4,8 +4,9 @@
 Every model of tests/gallery (written from the math of each of NumPyro's examples, with small synthetic
 data; the plain, amortized, enumerated and refused ones) runs through :func:`gallery.serve`: the guide
 ``vgc init`` writes (``--amortize`` for the amortized ones), the model check of it, then a fit of
-``--steps`` steps (default 1,000, vgc's default optimizer, seed ``--seed``) beside NumPyro's AutoNormal
-fitted the same way, and both −ELBOs estimated with ``--particles`` draws. A model is **served** when the
+``--steps`` steps (default: the model's own, 1,000 for most; vgc's default optimizer, seed ``--seed``) beside
+NumPyro's AutoNormal fitted the same way (from the same start where the model's note says the end is the
+luck of the random start), and both −ELBOs estimated with ``--particles`` draws. A model is **served** when the
 VG guide ends within 1 nat of AutoNormal's −ELBO or better (3 standard errors of the difference allowed on
 top), or, for a model vgc must refuse, when ``vgc init`` refuses it for the right reason.
 
@@ -14,7 +15,7 @@ two −ELBOs and the seconds taken; a last line counts the served. ``--only NAME
 served is reported, not an error: the script exits 1 only when a model raises where the table expects a
 stage (a crash inside vgc), so that a run shows every failure at once.
 
-    python bench/gallery.py [--steps 1000] [--seed 0] [--particles 2000] [--only NAME ...] [--markdown]
+    python bench/gallery.py [--steps N] [--seed 0] [--particles 2000] [--only NAME ...] [--markdown]
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def _num(x: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=None, help="every fit's steps (default: each model's, 1,000 "
+                    "for most; more for the few slow to converge, with the reason in its note)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--particles", type=int, default=2000, help="draws of each -ELBO estimate")
     ap.add_argument("--only", nargs="*", default=None, help="model names (the table's first column)")
@@ -73,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"    not served: {why[-1] if len(why) > 3 else ' '.join(why)}", file=sys.stderr)
     served = sum(o.served for o in outcomes)
-    print(f"\n{served} of {len(outcomes)} served ({args.steps} steps, seed {args.seed})"
+    steps = f"{args.steps} steps" if args.steps else "each model's steps"
+    print(f"\n{served} of {len(outcomes)} served ({steps}, seed {args.seed})"
           + (f"; crashed: {', '.join(crashed)}" if crashed else ""))
     return 1 if crashed else 0
 

@@ -31,6 +31,7 @@ class Example:
     writes a guide for every latent), ``amortized`` (``vgc init --amortize``: a network per subsampled plate),
     ``enumerated`` (the model sums discrete sites out; fitted with TraceEnum_ELBO) or ``refused`` (vgc init
     must refuse it: ``refusal`` is a regular expression its message matches). ``steps``/``lr``: the fit's.
+    ``network``: the model has networks of its own (a decoder); tests/test_gallery.py's plain fits skip it.
     ``same_start``: for a model whose mean-field fit ends by the luck of its random start (``note`` says
     why), both guides start from the same draw (AutoNormal's ``init_to_uniform`` locations given to the VG
     guide's ``_loc`` params): the two families then compete, not two random starts, and one seed decides
@@ -46,6 +47,7 @@ class Example:
     lr: float = 0.01
     note: str = ""
     same_start: bool = False
+    network: bool = False
 
     def __post_init__(self):
         assert self.kind in KINDS, self.kind
@@ -156,6 +158,10 @@ def _same_start(text: str, example: Example, data: dict, steps: int, seed: int, 
     own = svi_v.get_params(svi_v.init(key, **data))
     given = {}
     for name, value in start.items():
+        if "_auto_" not in name:  # the model's own params (a decoder's `NAME$params`): the same start for both
+            if name in own:
+                given[name] = value
+            continue
         site, part = name.rsplit("_auto_", 1)
         base = re.sub(r"\W+", "_", site).strip("_")
         for vg in (f"{base}_{part}", f"{base}__{part}"):  # `lambda` is `lambda_` in VG

@@ -71,6 +71,6 @@ EXAMPLES = [
     Example("hmm_enum.py", "hmm_enum", EM.hmm, lambda: {"sequences": EM.hmm_data()}, kind="enumerated"),
     Example("toy_mixture_model_discrete_enumeration.py", "toy_mixture", EM.toy, _toy_data, kind="enumerated"),
     Example("ssbvm_mixture.py", "ssbvm", SS.ss_model, SS.ssbvm_data, kind="enumerated"),
-    Example("vae.py", "vae", VM.vae, _digits, kind="amortized"),
-    Example("prodlda.py", "prodlda", PL.prodlda, _prodlda_data, kind="amortized"),
+    Example("vae.py", "vae", VM.vae, _digits, kind="amortized", network=True),
+    Example("prodlda.py", "prodlda", PL.prodlda, _prodlda_data, kind="amortized", network=True),
 ]
