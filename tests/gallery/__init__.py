@@ -179,17 +179,9 @@ def _same_start(text: str, example: Example, data: dict, steps: int, seed: int, 
 
 
 def _gallery() -> list[Example]:
-    from . import existing
+    from . import assorted, existing, regression, structured, timeseries
 
-    found = list(existing.EXAMPLES)
-    for module in ("timeseries", "regression", "assorted", "structured"):
-        try:
-            mod = __import__(f"{__name__}.{module}", fromlist=["EXAMPLES"])
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{module}":
-                raise
-            continue
-        found.extend(mod.EXAMPLES)
+    found = [e for m in (existing, timeseries, regression, assorted, structured) for e in m.EXAMPLES]
     names = [e.name for e in found]
     assert len(names) == len(set(names)), names
     return found
