@@ -714,9 +714,9 @@ def _check_body(reporter, name, args, body, span, numeric, head=None) -> GuideIR
     return c.finish(span)
 
 
-__all__ = ["GuideChecker", "Val", "check_program"]
-
-
 def _printable_name(text: str) -> bool:
     """Whether ``as "TEXT"`` names a NumPyro site or plate: not empty, printable, no spaces at an end."""
     return bool(text) and text.isprintable() and text == text.strip()
+
+
+__all__ = ["GuideChecker", "Val", "check_program"]

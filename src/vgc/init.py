@@ -461,8 +461,8 @@ def _amortized(w: _GuideWriter) -> dict[str, Encoder]:
             vg = w.vg_name(pname)[0]
             inp = f"{arg}[{vg}]" if shape else f"[{arg}[{vg}]]"
             width = shape[0] if shape else 1
-            kinds = {w.traced.sites[s].support.kind for s, (o, _) in w.slots.items() if o < offset and
-                     [p for p, _ in w.traced.sites[s].plates] == [pname]}
+            here = [w.traced.sites[s] for s in w.slots]
+            kinds = {s.support.kind for s in here if [p for p, _ in s.plates] == [pname]}
             gives = ", ".join(["locations, log-scales"] * ("interval" in kinds) + ["log-concentrations"] * (
                 "simplex" in kinds))
             out[pname] = Encoder(w.fresh(f"{pname}_enc"), w.fresh("h"), inp, (width, HIDDEN, offset), gives)
