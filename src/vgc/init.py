@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -39,7 +38,7 @@ from . import compiler
 from .diagnostics import render
 from .fmt import format_source
 from .modelcheck import ModelError, ModelSite, Traced, _one_line, check, discrete_text, family_name, from_trace
-from .registry import name_problem
+from .registry import name_problem, vg_spelling
 
 __all__ = ["ModelError", "write_guide"]
 
@@ -244,10 +243,7 @@ class _GuideWriter:
             raise ModelError(f"vgc init cannot write a guide for {site!r}: VG's `as \"SITE\"` cannot spell a name "
                              "that is empty, has spaces at an end, a quote, a backslash or characters that do not "
                              "print; rename the site in the model")
-        base = re.sub(r"\W+", "_", site).strip("_") or "site"
-        base = "_" + base if base[0].isdigit() else base
-        base = base + "_" if not _is_vg_name(base) else base
-        self.vg_names[site] = name = self.fresh(base)
+        self.vg_names[site] = name = self.fresh(vg_spelling(site))
         return name, f' as "{site}"'
 
     def size(self, n: int) -> str:

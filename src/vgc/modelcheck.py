@@ -34,7 +34,7 @@ from . import diagnostics as D
 from . import supports as SP
 from .ir import GuideIR, PlateIR, Site, SiteKind, sites
 from .nodes import Record, Span
-from .registry import name_problem
+from .registry import name_problem, vg_spelling
 from .unparse import expr as unparse
 
 
@@ -457,7 +457,7 @@ class Comparison:
             p = self.m.plates.get(missing[0])
             size = f"{p.size}" + (f", subsample={p.subsample}" if p and p.subsample != p.size else "") if p else "N"
             if name_problem(missing[0]) is not None:  # a scoped plate, "trend/basis"
-                vg = "".join(c if c.isalnum() else "_" for c in missing[0])
+                vg = vg_spelling(missing[0])
                 return f"draw '{name}' inside `plate {vg}({size}) as \"{missing[0]}\" {{ ... }}`"
             return f"draw '{name}' inside `plate {missing[0]}({size}) {{ ... }}`"
         extra = [p for p, _ in gs.plates if p not in [q for q, _ in ms.plates]]

@@ -234,6 +234,17 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def vg_spelling(name: str) -> str:
+    """A VG name made from a NumPyro name that is not one (``"trend/alpha"`` → ``trend_alpha``, ``"lambda"`` →
+    ``lambda_``): runs of other characters become ``_``, and a keyword gets a trailing ``_``. `vgc init`
+    makes it unique in a guide; the model check's hints spell ``as`` with it."""
+    import re
+
+    base = re.sub(r"\W+", "_", name).strip("_") or "site"
+    base = "_" + base if base[0].isdigit() else base
+    return base + "_" if name_problem(base) is not None else base
+
+
 def highlight_words() -> dict[str, tuple[str, ...]]:
     """The word lists editors highlight, by class: the one source for the TextMate grammar
     (``editors/generate.py``) and the Pygments lexer (:mod:`vgc.pygments_lexer`).
