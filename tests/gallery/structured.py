@@ -295,10 +295,11 @@ def _dmm_data(sequences: int = 16, steps: int = 8, notes: int = 12, min_length: 
 _MACE_NOTE = ("NumPyro's AutoNormal cannot start on it: its prototype runs the model with c and s blocked, drawn from "
               "their priors, and a non-spammer's one-hot answer then gives y a log-density of -inf, so "
               "initialize_model raises 'Cannot find valid initial parameters'. With the prototype conditioned on "
-              "s = 1, AutoNormal ends at 337.54 and vgc init's guide at 337.56 (1000 steps, seed 0).")
-_DS_NOTE = ("vgc init starts every row of every confusion matrix at the same Dirichlet concentration: the classes "
-            "start alike and the fit breaks their symmetry slowly (seed 0: 371.2 against AutoNormal's 368.3 after 1000 "
-            "steps, 364.8 after 3000; from per-row random log-concentrations in (0.5, 2.5), 367.4 after 1000).")
+              "s = 1, AutoNormal ends at 337.54 and vgc init's guide at 338.37 (1000 steps, seed 0; 337.56 from "
+              "a start at the prior medians shared by the annotators).")
+_DS_NOTE = ("Served since vgc init starts a Dirichlet's elements inside plates at random concentrations: from one "
+            "start shared by every row of every confusion matrix the classes start alike and the fit breaks their "
+            "symmetry slowly (seed 0: 371.2 against AutoNormal's 368.3 after 1000 steps; 368.0 from the random start).")
 _CVAE_NOTE = ("The fit ends by the luck of its random start: at seed 0 the VG guide from eight fresh uniform(-2, 2) "
               "draws of z_loc ends between 2693 and 2965, from AutoNormal's own draw at 2671 (AutoNormal 2645). "
               "same_start does not apply yet: serve's _same_start expects every AutoNormal param to be SITE_auto_*, "
