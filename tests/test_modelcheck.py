@@ -123,6 +123,30 @@ CASES = [
 ]
 
 
+def _batched_scales():
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    numpyro.sample("s", dist.HalfNormal(jnp.ones((3, 2))).to_event(1))  # batch (3,), event (2,)
+
+
+@pytest.mark.parametrize("kept,hint", [
+    (" : batch", "the model keeps 1 batch dimension (3,) before its event dimensions (2,): draw with `: batch(1)`"),
+    ("", "the model keeps 1 batch dimension (3,) before its event dimensions (2,): draw with `: batch(1)`"),
+    (" : batch(1)", None),
+])
+def test_batch_before_event_dimensions_hint_batch_k(kept, hint):
+    """Outside plates a model site with batch dimensions before event dimensions is drawn with `: batch(K)`: the
+    guide that keeps all or none of them as batch dimensions gets VG803 with that hint."""
+    source = f"guide g() {{\n  param m[3, 2] = 0.0\n  r ~ Normal(m, 0.1){kept}\n  s = exp(r)\n}}\n"
+    diags = check(source, _batched_scales, {})
+    if hint is None:
+        assert diags == [], render(diags, source)
+    else:
+        assert where(diags) == [("VG803", 4, 3)] and diags[0].hint == hint, render(diags, source)
+
+
 @pytest.mark.parametrize("what,source,model,data,expected,words,hint_words", CASES, ids=[c[0] for c in CASES])
 def test_each_mismatch_at_its_line_and_column(what, source, model, data, expected, words, hint_words):
     diags = check(source, model, data)

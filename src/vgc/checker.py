@@ -343,26 +343,42 @@ class GuideChecker:
             if free:  # keep checking later statements against a placeholder
                 self.scope.define(Sym(s.name, Kind.RANDOM, s.name_span, None, used=True, varies=self.here))
             return
-        if s.batch and not self.batch_draw(s, d):
+        kept = self.batch_draw(s, d) if s.batch else 0
+        if kept is None:
             self.scope.define(Sym(s.name, Kind.RANDOM, s.name_span, None, used=True, varies=self.here))
             return
         params, randoms = self.dist_deps(s.dist)
         self.scope.define(Sym(s.name, Kind.RANDOM, s.name_span, d.shape, params, randoms, quiet=failed,
-                              varies=self.here, batch=s.batch))
-        self.emit(SampleIR(s, d, self.layout, s.batch))
+                              varies=self.here, batch=kept))
+        self.emit(SampleIR(s, d, self.layout, kept))
         self.guide.supports[s.name] = SP.draw_support(d, self.const)
 
-    def batch_draw(self, s: N.Sample, d) -> bool:
-        """``x ~ DIST : batch``: a primitive distribution, outside plates (inside one, plates are the batch)."""
+    def batch_draw(self, s: N.Sample, d) -> int | None:
+        """``x ~ DIST : batch`` or ``: batch(K)``: a primitive distribution, outside plates (inside one, plates
+        are the batch). Returns how many batch dimensions the draw keeps (None: refused, or not known)."""
         if isinstance(d, MixIR):
             why, hint = "a mixture", "draw the mixture as one site (without `: batch`)"
         elif self.layout.plates:
             why, hint = "inside a plate", "use a nested plate for the extra batch dimension"
+        elif d.batch is None:
+            return None
+        elif s.batch_dims is None:
+            return len(d.batch)
+        elif s.batch_dims <= len(d.batch):
+            return s.batch_dims
         else:
-            return True
+            have = f"{len(d.batch)} batch dimension{'s' * (len(d.batch) != 1)} {d.batch}" if d.batch else \
+                "no batch dimensions"
+            self.r.report(
+                D.BAD_OPTION, s.span,
+                f"`: batch({s.batch_dims})` keeps {s.batch_dims} batch dimensions, but this draw has {have}"
+                + (f" (the family's own event shape {d.event} is not one)" if d.event else ""),
+                f"give the distribution arguments of {s.batch_dims} or more dimensions, or keep fewer",
+            )
+            return None
         self.r.report(D.BAD_OPTION, s.span, f"`: batch` is not available for a draw {why}" if why[0] == "i"
                       else f"`: batch` is not available for {why}", hint)
-        return False
+        return None
 
     def dist_deps(self, e: N.Expr) -> tuple[frozenset, frozenset]:
         params, randoms = set(), set()
@@ -429,7 +445,7 @@ class GuideChecker:
                     if sym is not None:
                         params = params | sym.params
                 self.scope.define(Sym(t.id, Kind.LATENT, t.span, shape, params, used=True, quiet=plan is None,
-                                      varies=self.here, batch=plan is not None and plan.batch))
+                                      varies=self.here, batch=plan.batch if plan is not None else 0))
         if not names_ok or plan is None:
             for r_ in v.randoms:
                 sym = self.scope.get(r_)

@@ -447,15 +447,17 @@ class GuideGen:
             return f"jnp.linspace(-1.0, 1.0, {n})"
         return f"jnp.eye({n})"  # lower_cholesky, corr_cholesky
 
-    def dist(self, d, pm: int = 0, event: bool = True) -> str:
+    def dist(self, d, pm: int = 0, event: bool = True, kept: int = 0) -> str:
+        """A distribution's NumPyro text: its batch dimensions become event dimensions (``event``), but for the
+        leftmost ``kept`` (a ``: batch(K)`` draw's)."""
         if isinstance(d, C.MixIR):
             return self.mixture(d)
         ranks = self.arg_ranks(d)
         parts = [self.dist_arg(a, ranks[i], d, pm) for i, a in enumerate(d.args)] + \
             [f"{k}={self.dist_arg(v, ranks.get(k, 0), d, pm)}" for k, v in d.kwargs]
         text = f"dist.{d.family}({', '.join(parts)})"
-        if event and d.batch:
-            text += f".to_event({len(d.batch)})"
+        if event and d.batch and len(d.batch) > kept:
+            text += f".to_event({len(d.batch) - kept})"
         return text
 
     @staticmethod
@@ -518,7 +520,7 @@ class GuideGen:
     def emit_SampleIR(self, it: C.SampleIR) -> None:
         s = it.stmt
         infer = ', infer={"is_auxiliary": True}' if s.name in self.g.auxiliary else ""
-        self.bind(s.name, f"numpyro.sample({_q(self.g.site(s.name))}, {self.dist(it.dist, event=not it.batch)}{infer})")
+        self.bind(s.name, f"numpyro.sample({_q(self.g.site(s.name))}, {self.dist(it.dist, kept=it.batch)}{infer})")
 
     def emit_NetIR(self, it) -> None:
         """An mlp: its params (weights drawn lazily from the param's key, biases 0) where it is declared, and a
@@ -563,7 +565,7 @@ class GuideGen:
             density = self.numeric_jacobian(plan)
         if not s.is_list:
             (t,) = s.targets
-            event = 0 if it.batch else len(it.shape or ())
+            event = len(it.shape or ()) - it.batch
             self.bind(t.id, self.delta(t.id, value, density, event))
             return
         tmp = self.names.fresh("t")
@@ -586,7 +588,7 @@ class GuideGen:
         out = ""
         for t in plan.terms:
             coef = -t.coef
-            body = self.term(t, mapping)
+            body = self.term(t, mapping, plan.batch)
             mag = abs(coef)
             piece = body if mag == 1 else f"{_num(mag)} * {body}"
             if not out:
@@ -595,7 +597,8 @@ class GuideGen:
                 out += (" - " if coef < 0 else " + ") + (f"({piece})" if piece.startswith("-") else piece)
         return out or "0.0"
 
-    def term(self, t: Term, mapping: tuple[str | None, str] | None = None) -> str:
+    def term(self, t: Term, mapping: tuple[str | None, str] | None = None, kept: int = 0) -> str:
+        """One term's Python text; ``kept``: the batch dimensions of ``: batch`` draws, not summed over."""
         if t.kind == "bijector":  # NumPyro's log_abs_det_jacobian(x, y): summed over the element's axes
             x, y = mapping or (None, None)
             x, y = x or self.x(t.expr.args[0]), y or self.x(t.expr)
@@ -610,9 +613,16 @@ class GuideGen:
             inner = f"jnp.log(jnp.abs({self.x(t.expr)}))"
         else:
             inner = self.x(t.expr, _POW)
-        if not t.shape:
+        if not t.shape or len(t.shape) == kept:
             return inner
         body = inner if t.kind == "logabs" else self.x(t.expr)
+        if kept:  # per batch entry of `: batch(K)` draws: a sum over each entry's event dimensions
+            axes = event_axes(len(t.shape) - kept)
+            if t.inner == ():
+                return f"{size(t.shape[kept:])} * {inner}"
+            if t.inner != t.shape:
+                body = f"jnp.broadcast_to({body}, {t.shape!r})"
+            return f"jnp.sum({body}, axis={axes!r})"
         if self.x.batched(t.expr):  # one log-density per element: sum over the event axes only
             axes = event_axes(len(t.shape))
             if t.inner == t.shape:

@@ -344,9 +344,13 @@ class ExprChecker:
             )
             return Val.join(None, vals)
         v = vals[0]
-        shape, bad = S.function(e.func, v.shape, spec.elementwise)
+        kept = self.batch_dims(v) if e.func in S.MAPPINGS else 0
+        entry = v.shape[kept:] if 0 < kept < len(v.shape) else v.shape  # of `: batch(K)` draws: per batch entry
+        shape, bad = S.function(e.func, entry, spec.elementwise)
+        if entry is not v.shape and shape is not None:  # NumPyro's transforms act on the last axis
+            shape = v.shape[:kept] + shape
         if bad and e.func in S.MAPPINGS:
-            self.r.report(D.SHAPE, e.span, *S.mapping_needs(e.func, v.shape))
+            self.r.report(D.SHAPE, e.span, *S.mapping_needs(e.func, entry))
         elif bad:
             self.r.report(D.SHAPE, e.span, f"{e.func}() needs {S.FUNCTION_NEEDS[e.func]}; got shape {v.shape}")
         const = const_eval(e.func, v.const)
@@ -354,6 +358,12 @@ class ExprChecker:
         if isinstance(matrix, list):
             self.check_singular(e.args[0], matrix)
         return Val.join(shape, [v], const)
+
+    def batch_dims(self, v: Val) -> int:
+        """How many leftmost dimensions of ``v`` are the batch dimensions of the ``: batch`` draws it depends on."""
+        if v.shape is None:
+            return 0
+        return max((sym.batch for n in v.randoms if (sym := self.scope.get(n)) is not None), default=0)
 
     def check_singular(self, where: N.Expr, matrix) -> bool:
         """Report a constant singular matrix; True when it is singular."""

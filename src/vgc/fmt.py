@@ -76,6 +76,8 @@ def _roles(tree: Tree) -> dict[int, str]:
             roles[kids[0].start_pos] = "call"  # `W[2, 2]` reads like an index
         elif t.data == "guide_args":
             roles[kids[0].start_pos] = "call"
+        elif t.data == "sample_stmt":  # `: batch(1)` reads like a call
+            roles.update({k.start_pos: "call" for k in kids if isinstance(k, Token) and k.type == "LPAR"})
         stack.extend(c for c in kids if isinstance(c, Tree))
     return roles
 

@@ -211,6 +211,15 @@ class AstBuilder:
         site = c.pop() if isinstance(c[-1], N.SiteName) else None
         target, _tilde, dist, *option = c
         kind = option[1] if option else None
+        dims = None
+        if len(option) > 2:  # `: batch(K)`: K a whole number ≥ 1
+            k = option[3]
+            dims = int(str(k)) if str(k).isdigit() and int(str(k)) >= 1 else None
+            if dims is None:
+                self.reporter.report(
+                    D.BAD_OPTION, _span(k), f"`: batch({k})` needs a whole number of batch dimensions, at least 1",
+                    "`: batch(1)` keeps the leftmost dimension as a batch dimension; without `: batch` there is none",
+                )
         if not isinstance(target, N.Name):
             self.reporter.report(
                 D.BAD_TARGET,
@@ -224,7 +233,8 @@ class AstBuilder:
                 D.BAD_OPTION, _span(kind), f"unknown draw option '{kind}'",
                 "the only one is `: batch` (keep the distribution's batch dimensions; no .to_event)",
             )
-        return N.Sample(target.id, target.span, dist, span, kind is not None and str(kind) == "batch", site)
+        batch = kind is not None and str(kind) == "batch"
+        return N.Sample(target.id, target.span, dist, span, batch, site, dims if batch else None)
 
     def assign_stmt(self, span, c):
         target, _eq, value, *rest = c

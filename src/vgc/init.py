@@ -14,9 +14,9 @@ onto its support:
 * simplex → ``x ~ Dirichlet(x_conc)`` with a positive concentration param of the site's whole shape (a batch
   of simplexes outside plates is ``: batch``; a ``.to_event(k)`` of one is a Dirichlet of the whole event).
 
-Batch dimensions outside any plate make a ``: batch`` draw; the shapes VG cannot write (batch dimensions in a
-plate that no plate declares, batch with event dimensions outside plates but for one Dirichlet's, a batch of
-Cholesky factors or ordered vectors outside plates) are a :class:`ModelError` saying so.
+Batch dimensions outside any plate make a ``: batch`` draw, or a ``: batch(K)`` draw when event dimensions
+follow them (a batch of vectors, of Cholesky factors, of ordered vectors); the shape VG cannot write, batch
+dimensions in a plate that no plate declares, is a :class:`ModelError` saying so.
 
 Locations start as AutoNormal's do (NumPyro's default ``init_to_uniform``): ``param x_loc[...] =
 uniform(-2, 2)``, drawn when SVI starts in the unconstrained space, every entry and plate element its own
@@ -326,8 +326,9 @@ class _GuideWriter:
             raise ModelError(f"vgc init cannot write a guide for '{site.name}': {message}; {hint}")
         fn = self.tr[site.name]["fn"]
         kind = site.support.kind if site.support is not None else None
-        batch = self.outside_batch(site, kind)  # batch dimensions outside any plate (NumPyro's funnel): `: batch`
-        elem = tuple(site.batch_shape) + tuple(site.event_shape) if batch else tuple(site.event_shape)
+        suffix = self.outside_batch(site, kind)  # batch dimensions outside any plate (NumPyro's funnel): `: batch`
+        batch = tuple(site.batch_shape) if suffix else ()
+        elem = batch + tuple(site.event_shape)
         value = np.asarray(self.tr[site.name]["value"], dtype=float)
         support = site.support.name() if site.support is not None else "unknown"
         where = f" in {', '.join(p for p, _ in site.plates)}" if site.plates else ""
@@ -336,7 +337,7 @@ class _GuideWriter:
             self.amortized(site, fn, kind)
             return
         if kind == "simplex":
-            self.simplex(site, value, elem, batch)
+            self.simplex(site, value, elem, suffix)
             return
         if kind not in ("interval", "ordered_vector", "lower_cholesky", "corr_cholesky"):
             raise ModelError(f"vgc init cannot write a guide for '{site.name}': support {support} has no VG map yet")
@@ -345,13 +346,12 @@ class _GuideWriter:
             self.amortized(site, fn, kind)
             return
         if kind != "interval":  # the unconstrained vector is shorter than the value
-            elem = unconstrained.shape[1 + len(site.batch_shape):]
+            elem = batch + unconstrained.shape[1 + len(site.batch_shape):]
         shape = f"[{', '.join(str(d) for d in elem)}]" if elem else ""
         base = self.vg_name(site.name)[0]
         loc, scale = self.fresh(f"{base}_loc"), self.fresh(f"{base}_scale")
         self.line(f"param {loc}{shape} = {RANDOM_START}")
         self.line(f"param {scale}{shape} = {_num(INIT_SCALE)} : positive")
-        suffix = " : batch" if batch else ""
         vg, named = self.vg_name(site.name)
         if kind == "interval" and site.support.name() == "real":
             self.line(f"{vg} ~ Normal({loc}, {scale}){suffix}{named}")
@@ -360,9 +360,11 @@ class _GuideWriter:
         self.line(f"{raw} ~ Normal({loc}, {scale}){suffix}")
         self.line(f"{vg} = {_map(site, fn, raw)}{named}")
 
-    def outside_batch(self, site: ModelSite, kind: str | None) -> bool:
-        """Whether the site has batch dimensions outside any plate, which VG writes as a ``: batch`` draw; raises
-        :class:`ModelError` for the shapes VG cannot write (see docs/models.md, "Shapes")."""
+    def outside_batch(self, site: ModelSite, kind: str | None) -> str:
+        """How the site's batch dimensions outside any plate are written: ``""`` (none), ``" : batch"`` (no event
+        dimensions but a Dirichlet's own) or ``" : batch(K)"`` (K batch dimensions before event dimensions);
+        raises :class:`ModelError` for batch dimensions inside plates that no plate declares (docs/models.md,
+        "Shapes")."""
         shape, event = tuple(site.batch_shape), tuple(site.event_shape)
         dims = {d for _, d in site.plates}
         # Batch dimensions that no plate declares (a size-1 dimension is a plate's broadcast, not one of them).
@@ -375,23 +377,17 @@ class _GuideWriter:
                     f"no plate around it declares, of size {sizes}; VG writes a site in a plate per element, and "
                     "`: batch` (batch dimensions of a draw) is only for draws outside plates: declare them with "
                     "`numpyro.plate` in the model, or make them event dimensions with `.to_event()`")
-            return False
+            return ""
         if not shape:
-            return False
+            return ""
         if not event or (kind == "simplex" and len(event) == 1):  # `x ~ Normal(l, s) : batch`, `Dirichlet(c) : batch`
-            return True
-        what = ("its support" if kind not in ("ordered_vector", "lower_cholesky", "corr_cholesky") else
-                "a mapping function onto its support, which acts on one vector (never on a `: batch` draw), and")
-        raise ModelError(
-            f"vgc init cannot write a guide for '{site.name}': batch shape {shape} outside any plate with event "
-            f"shape {event}; a VG draw keeps either all its dimensions as batch dimensions (`: batch`, for "
-            f"{what} its family's own event dimension{'s' * (kind == 'simplex')} only) or none: declare the batch "
-            "dimensions with `numpyro.plate` in the model, or make them event dimensions with `.to_event()`")
+            return " : batch"
+        return f" : batch({len(shape)})"  # `Normal(jnp.zeros((3, 2)), 1).to_event(1)`, LKJCholesky(3).expand([4])
 
-    def simplex(self, site: ModelSite, value, elem: tuple, batch: bool) -> None:
+    def simplex(self, site: ModelSite, value, elem: tuple, suffix: str) -> None:
         """A Dirichlet draw with a learnable positive concentration of the site's whole per-element shape (a batch
         of simplexes or a ``.to_event(k)`` of one is a concentration matrix: VG's Dirichlet of a matrix is
-        rows of simplexes, all event dimensions, or batch dimensions with ``: batch``). The start: the
+        rows of simplexes, all event dimensions, or batch dimensions with ``: batch`` or ``: batch(K)``). The start: the
         prior medians' proportions with sum ``DIRICHLET_TOTAL`` per simplex, written out when that takes at most
         ``MAX_LITERAL`` numbers, else even proportions (one number); inside plates, random concentrations per
         element (``uniform(lo, hi) : positive``, see ``DIRICHLET_PLATE_TOTAL``)."""
@@ -408,7 +404,7 @@ class _GuideWriter:
             low, high = max(centre - DIRICHLET_SPREAD, math.log(MIN_CONCENTRATION)), centre + DIRICHLET_SPREAD
             text = f"uniform({_num(low)}, {_num(high)})"
         self.line(f"param {conc}[{', '.join(map(str, elem))}] = {text} : positive")
-        self.line(f"{vg} ~ Dirichlet({conc})" + (" : batch" if batch else "") + named)
+        self.line(f"{vg} ~ Dirichlet({conc}){suffix}{named}")
 
 
 class Encoder(NamedTuple):

@@ -38,7 +38,7 @@ class Sym:
                  randoms: frozenset = frozenset(), *, constraint: str = "real", const: object = None,
                  defn: N.Expr | None = None, used: bool = False, quiet: bool = False, const_low: object = None,
                  expanded=None, error: bool = False, plates: tuple[str, ...] = (), varies: frozenset = frozenset(),
-                 batch: bool = False):
+                 batch: int = 0):
         self.name = name
         self.kind = kind
         self.span = span
@@ -56,7 +56,9 @@ class Sym:
         self.error = error  # for lets: an error was reported in the definition
         self.plates = plates  # the plates open where it is defined (it is visible only inside them)
         self.varies = varies  # the plates its value varies over (a let of global values: none)
-        self.batch = batch  # a `: batch` draw, or a latent transformed from them: one value per array entry
+        # a `: batch` draw, or a latent transformed from them: how many of its leftmost dimensions are batch
+        # dimensions (0: none; all of them for `: batch`), one value per batch entry
+        self.batch = batch
 
     @property
     def is_random(self) -> bool:
@@ -136,27 +138,29 @@ class ParamIR(Record):
 
 class SampleIR(Record):
     """``numpyro.sample`` of a base distribution (auxiliary when a transform consumes it: GuideIR.auxiliary);
-    ``batch``: a ``: batch`` draw, whose distribution keeps its batch dimensions."""
+    ``batch``: for a ``: batch`` draw, how many of its distribution's batch dimensions it keeps (the rest, and
+    all of them for other draws, become event dimensions)."""
 
     __slots__ = ("stmt", "dist", "layout", "batch")
-    _defaults: ClassVar[dict] = {"layout": Layout(), "batch": False}
+    _defaults: ClassVar[dict] = {"layout": Layout(), "batch": 0}
     stmt: N.Sample
     dist: DistIR | MixIR
     layout: Layout
-    batch: bool
+    batch: int
 
 
 class TransformIR(Record):
     """Latent ``Delta`` sites defined by a transform and its log-Jacobian plan (a transforms.Plan);
-    ``batch``: per entry of ``: batch`` draws (event dim 0, a log-density per entry)."""
+    ``batch``: per entry of ``: batch`` draws, how many of the value's leftmost dimensions are their batch
+    dimensions (the rest are the ``Delta``'s event dimensions; a log-density per entry)."""
 
     __slots__ = ("stmt", "shape", "plan", "layout", "batch")
-    _defaults: ClassVar[dict] = {"layout": Layout(), "batch": False}
+    _defaults: ClassVar[dict] = {"layout": Layout(), "batch": 0}
     stmt: N.Assign
     shape: Shape
     plan: object
     layout: Layout
-    batch: bool
+    batch: int
 
 
 class LetIR(Record):
@@ -272,15 +276,15 @@ def sites(guide: GuideIR) -> list[Site]:
         elif isinstance(it, SampleIR):
             s, shape, batch = it.stmt, it.dist.shape, ()
             if it.batch:
-                shape, batch = it.dist.event, it.dist.batch
+                batch, shape = it.dist.batch[:it.batch], it.dist.batch[it.batch:] + it.dist.event
             out.append(Site(s.name, SiteKind.DRAW, shape, None if shape is None else len(shape), it.layout,
                             s.name in guide.auxiliary, s.span, s.name_span, batch, guide.supports.get(s.name),
                             guide.site(s.name)))
         elif isinstance(it, TransformIR):
             s = it.stmt
             shape, batch = () if s.is_list else it.shape, ()
-            if it.batch:
-                shape, batch = (), it.shape
+            if it.batch and it.shape is not None:
+                shape, batch = it.shape[it.batch:], it.shape[:it.batch]
             for t in s.targets:
                 out.append(Site(t.id, SiteKind.DELTA, shape, None if shape is None else len(shape), it.layout,
                                 False, s.span, t.span, batch, guide.supports.get(t.id), guide.site(t.id)))

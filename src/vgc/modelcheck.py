@@ -467,6 +467,10 @@ class Comparison:
 
     def shape_hint(self, ms: ModelSite, gs: ModelSite) -> str:
         if ms.batch_shape + ms.event_shape == gs.batch_shape + gs.event_shape:
+            k = len(ms.batch_shape)
+            if not ms.plates and k and ms.event_shape:  # batch dimensions before event dimensions: `: batch(K)`
+                return (f"the model keeps {k} batch dimension{'s' * (k > 1)} {_shape(ms.batch_shape)} before its event "
+                        f"dimensions {_shape(ms.event_shape)}: draw with `: batch({k})`")
             if len(ms.event_shape) < len(gs.event_shape):
                 return ("the model keeps these dimensions as batch dimensions: draw with `: batch` (or inside a plate) "
                         "instead of one vector")

@@ -276,16 +276,18 @@ class Param(Node):
 
 
 class Sample(Node):
-    """``NAME ~ DIST``, or ``NAME ~ DIST : batch`` (``batch``: no ``.to_event``, one value per batch entry)."""
+    """``NAME ~ DIST``, or ``NAME ~ DIST : batch`` (``batch``: no ``.to_event``, one value per batch entry), or
+    ``NAME ~ DIST : batch(K)`` (``batch_dims`` K: the leftmost K batch dimensions kept, the rest event)."""
 
-    __slots__ = ("name", "name_span", "dist", "span", "batch", "site")
-    _defaults: ClassVar[dict] = {"batch": False, "site": None}
+    __slots__ = ("name", "name_span", "dist", "span", "batch", "site", "batch_dims")
+    _defaults: ClassVar[dict] = {"batch": False, "site": None, "batch_dims": None}
     name: str
     name_span: Span
     dist: Expr
     span: Span
     batch: bool
     site: SiteName | None
+    batch_dims: int | None  # K of `: batch(K)`; None: all of them (`: batch`)
 
 
 class Assign(Node):

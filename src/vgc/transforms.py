@@ -96,12 +96,14 @@ class Plan(Record):
     """How to emit one transform: log|det J| = Σ terms, or numerically from ``value`` when ``numeric``."""
 
     __slots__ = ("terms", "consumed", "numeric", "value", "batch")
-    _defaults: ClassVar[dict] = {"value": None, "batch": False}
+    _defaults: ClassVar[dict] = {"value": None, "batch": 0}
     terms: tuple[Term, ...]
     consumed: tuple[str, ...]
     numeric: bool
     value: N.Expr | None
-    batch: bool  # per entry of `: batch` draws: the terms are per entry, not summed
+    # per entry of `: batch` draws: their batch dimensions (the value's leftmost), over which the terms are not
+    # summed (each term's ``shape`` is then the value's whole shape); 0 for other transforms
+    batch: int
 
 
 class Transform(Record):
@@ -285,6 +287,7 @@ class Analyzer:
                         "give its distribution arguments of known shape",
                     )
             batch = [n for n in consumed if syms[n].batch]
+            kept = syms[batch[0]].batch if batch else 0
             if batch:
                 self.batch_checks(stmt, expr, value, consumed, syms, batch)
             self.scan(expr)
@@ -311,10 +314,10 @@ class Analyzer:
                 )
             try:
                 terms = tuple(t._replace(inner=self.val(t.expr).shape) for t in self.terms(expr))
-                if batch:  # one log-density per entry: no sum over the entries
-                    terms = tuple(t._replace(shape=()) for t in terms)
+                if batch:  # one log-density per entry: codegen sums over the event dimensions only
+                    terms = tuple(t._replace(shape=value.shape) for t in terms)
                 if not self.numeric or batch or self.t.plates:  # per element: closed forms only
-                    return Plan(terms, tuple(consumed), False, batch=bool(batch))
+                    return Plan(terms, tuple(consumed), False, batch=kept)
             except _Fallback:
                 pass
             if self.t.plates or batch:
@@ -375,7 +378,8 @@ class Analyzer:
         return top
 
     def batch_checks(self, stmt, expr, value, consumed, syms, batch) -> None:
-        """A transform of ``: batch`` draws is per entry: only batch draws, only elementwise operations."""
+        """A transform of ``: batch`` draws is per entry: only batch draws with the same batch dimensions, only
+        elementwise operations, and a mapping function last when each entry is a vector (``: batch(K)``)."""
         if len(batch) != len(consumed):
             other = next(n for n in consumed if not syms[n].batch)
             self.reject(
@@ -385,17 +389,31 @@ class Analyzer:
                 "entry, so all its draws must be `: batch` draws",
                 f"draw '{other}' with `: batch` too, or transform the batch draws on their own",
             )
+        first = syms[batch[0]]
+        kept = first.shape[:first.batch]
+        for n in batch[1:]:
+            if syms[n].shape[:syms[n].batch] != kept:
+                self.reject(
+                    D.CROSS_PLATE,
+                    N.first_use(expr, n) or stmt.value.span,
+                    f"'{n}' has batch shape {syms[n].shape[:syms[n].batch]}, '{batch[0]}' {kept}: a transform of "
+                    "batch draws is per entry, so its draws must have the same batch dimensions",
+                    "draw them with the same `: batch(K)` and batch shape",
+                )
+        per_entry = len(first.shape) - first.batch  # the event rank of each draw's entry
         for e in N.walk(expr):
             whole = (isinstance(e, N.BinOp) and e.op.op == "@") or isinstance(e, (N.Vector, N.Transpose)) or (
                 isinstance(e, N.Call) and not (R.FUNCTIONS.get(e.func) and R.FUNCTIONS[e.func].elementwise))
+            if whole and isinstance(e, N.Call) and e.func in MAPPINGS and per_entry == 1:
+                continue  # NumPyro's transforms act on the last axis: one vector per batch entry
             if whole and self.val(e).randoms and isinstance(e, N.Call) and e.func in MAPPINGS:
                 self.reject(
                     D.NOT_BIJECTION,
                     e.span,
                     f"{e.func}() maps a whole vector, but a transform of `: batch` draws is per entry (each "
-                    "entry is a scalar)",
-                    "drop `: batch` so that the draw is one vector site, or draw one vector per element of a "
-                    f"plate: `plate p(9) {{ v ~ Normal([0, 0], 1); x = {e.func}(v) }}`",
+                    + ("entry is a scalar)" if not per_entry else f"entry has shape {first.shape[first.batch:]})"),
+                    "keep fewer batch dimensions so that each entry is a vector (`v ~ Normal(m, 1) : batch(1)` "
+                    "with `param m[9, 2]`), or drop `: batch` so that the draw is one vector site",
                 )
             if whole and self.val(e).randoms:
                 self.reject(
@@ -404,12 +422,13 @@ class Analyzer:
                     "a transform of `: batch` draws is per entry: it may only combine them elementwise",
                     "drop `: batch` to transform the draws as one vector (a matrix, a vector literal, sum...)",
                 )
-        if value.shape != syms[batch[0]].shape:
+        mapped = isinstance(expr, N.Call) and expr.func in MAPPINGS and value.shape is not None
+        if value.shape != first.shape and not (mapped and value.shape[:first.batch] == kept):
             self.reject(
                 D.NOT_BIJECTION,
                 stmt.value.span,
                 f"a transform of `: batch` draws is per entry: the result has shape {value.shape}, the draws "
-                f"{syms[batch[0]].shape}",
+                f"{first.shape}",
                 "map each entry to one entry",
             )
 

@@ -65,7 +65,8 @@ def stmt(s: N.Stmt) -> str:
             text += f" : {expr(s.constraint)}"
         return text + _site(s)
     if isinstance(s, N.Sample):
-        return f"{s.name} ~ {expr(s.dist)}" + (" : batch" if s.batch else "") + _site(s)
+        kept = "" if not s.batch else " : batch" + (f"({s.batch_dims})" if s.batch_dims else "")
+        return f"{s.name} ~ {expr(s.dist)}{kept}" + _site(s)
     if isinstance(s, N.Assign):
         lhs = ", ".join(t.id for t in s.targets)
         return f"{'[' + lhs + ']' if s.is_list else lhs} = {expr(s.value)}" + _site(s)
