@@ -99,7 +99,8 @@ def test_batch_k_draws_have_numpyros_transformed_log_density_per_entry():
     from numpyro.distributions import transforms as T
 
     source = (ROOT / "tests" / "cases" / "good" / "batch_dims.vg").read_text(encoding="utf-8")
-    (fn,) = _guides(source, False).values()
+    guides = _guides(source, False)
+    fn = guides["batch_dims"]
     with jax.enable_x64(True):
         tr = trace(seed(fn, 3)).get_trace()
         shapes = {k: (tr[k]["fn"].batch_shape, tr[k]["fn"].event_shape) for k in ("e", "L", "u", "x", "t", "p")}
@@ -110,6 +111,10 @@ def test_batch_k_draws_have_numpyros_transformed_log_density_per_entry():
 
         listed = {x.name: (x.batch_dims, x.event_shape) for x in ir.sites(compiler.run(source, "b.vg").irs[0])}
         assert all(listed[k] == v for k, v in shapes.items()), listed
+        # `: batch` of an argument's shape: all its dimensions are batch dimensions, whatever they are
+        y = np.arange(6.0).reshape(2, 3)
+        x = trace(seed(guides["batch_of_data"], 0)).get_trace(y)["x"]["fn"]
+        assert (x.batch_shape, x.event_shape) == ((2, 3), ())
         p = {k: np.asarray(tr[k]["value"]) for k in ("l", "s", "m", "w", "o")}
         import numpyro.distributions as dist
 

@@ -19,7 +19,7 @@ from . import supports as SP
 from . import transforms as T
 from .dists import DistChecker
 from .exprs import ExprChecker
-from .ir import GuideIR, Kind, LetIR, MixIR, ParamIR, PlateIR, PlateSize, SampleIR, Sym, TransformIR
+from .ir import ALL_BATCH_DIMS, GuideIR, Kind, LetIR, MixIR, ParamIR, PlateIR, PlateSize, SampleIR, Sym, TransformIR
 from .scope import Scope, did_you_mean
 from .shapes import Layout, PlateDim, Shape, allocate_dim
 from .unparse import expr as unparse
@@ -360,10 +360,14 @@ class GuideChecker:
             why, hint = "a mixture", "draw the mixture as one site (without `: batch`)"
         elif self.layout.plates:
             why, hint = "inside a plate", "use a nested plate for the extra batch dimension"
+        elif s.batch_dims is None:  # all of them, however many (a model argument's shape is known at run time)
+            return len(d.batch) if d.batch is not None else ALL_BATCH_DIMS
         elif d.batch is None:
+            self.r.report(D.UNKNOWN_SHAPE, s.span,
+                          f"`: batch({s.batch_dims})` needs the distribution's batch shape, which is not known at "
+                          "compile time", "give the distribution arguments of known shape, or keep all of them with "
+                          "`: batch`")
             return None
-        elif s.batch_dims is None:
-            return len(d.batch)
         elif s.batch_dims <= len(d.batch):
             return s.batch_dims
         else:

@@ -9,6 +9,7 @@ re-derives them.
 from __future__ import annotations
 
 import enum
+import sys
 from typing import ClassVar
 
 from . import nodes as N
@@ -134,6 +135,11 @@ class ParamIR(Record):
     constraint: str
     constraint_args: tuple[N.Expr, ...]
     layout: Layout
+
+
+# A `: batch` draw of a distribution whose batch shape is known only at run time keeps all its batch dimensions,
+# however many: as a count of kept dimensions, slicing a shape by it keeps the whole shape.
+ALL_BATCH_DIMS = sys.maxsize
 
 
 class SampleIR(Record):
@@ -275,7 +281,9 @@ def sites(guide: GuideIR) -> list[Site]:
                             it.layout, False, s.span, s.name_span, (), guide.supports.get(s.name), guide.site(s.name)))
         elif isinstance(it, SampleIR):
             s, shape, batch = it.stmt, it.dist.shape, ()
-            if it.batch:
+            if it.batch and it.dist.batch is None:
+                shape, batch = it.dist.event, None
+            elif it.batch:
                 batch, shape = it.dist.batch[:it.batch], it.dist.batch[it.batch:] + it.dist.event
             out.append(Site(s.name, SiteKind.DRAW, shape, None if shape is None else len(shape), it.layout,
                             s.name in guide.auxiliary, s.span, s.name_span, batch, guide.supports.get(s.name),

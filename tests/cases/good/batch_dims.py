@@ -65,3 +65,11 @@ def batch_dims():
     c = numpyro.param("c", jnp.full((2, 4, 3), 1.0), constraint=constraints.positive)
     # line 19: p ~ Dirichlet(c) : batch(1)
     numpyro.sample("p", dist.Dirichlet(c).to_event(1))
+
+
+def batch_of_data(data=None):
+    """The variational guide `batch_of_data`."""
+    # line 24: param s = 1.0 : positive
+    s = numpyro.param("s", 1.0, constraint=constraints.positive)
+    # line 25: x ~ Normal(data, s) : batch
+    numpyro.sample("x", dist.Normal(data, s))
