@@ -146,15 +146,17 @@ def _same_start(text: str, example: Example, data: dict, steps: int, seed: int, 
     from numpyro.infer.autoguide import AutoNormal
 
     import vgc
-    from vgc import fitting
+    from vgc import enumeration, fitting
 
     settings = fitting.Settings(steps=steps, lr=example.lr, seed=seed)
     key = jax.random.PRNGKey(seed)
-    auto = AutoNormal(example.model)
-    svi_a = SVI(example.model, auto, fitting._optimizer(settings), Trace_ELBO())
+    plan = enumeration.plan(example.model, (), data)  # enumerated sites: TraceEnum_ELBO, AutoNormal without them
+    elbo = enumeration.objective() if plan.sites else Trace_ELBO()
+    auto = AutoNormal(enumeration.blocked(example.model, plan) if plan.sites else example.model)
+    svi_a = SVI(example.model, auto, fitting._optimizer(settings), elbo)
     start = svi_a.get_params(svi_a.init(key, **data))
     guide = vgc.guide(text)
-    svi_v = SVI(example.model, guide, fitting._optimizer(settings), Trace_ELBO())
+    svi_v = SVI(example.model, guide, fitting._optimizer(settings), elbo)
     own = svi_v.get_params(svi_v.init(key, **data))
     given = {}
     for name, value in start.items():
@@ -173,7 +175,8 @@ def _same_start(text: str, example: Example, data: dict, steps: int, seed: int, 
     for svi, init, g in ((svi_v, given, guide), (svi_a, None, auto)):
         done = svi.run(key, steps, progress_bar=False, init_params=init, **data)
         params = svi.get_params(done.state)
-        e = fitting.neg_elbo(example.model, g, params, (), data, jax.random.fold_in(key, 1), particles)
+        e = fitting.neg_elbo(example.model, g, params, (), data, jax.random.fold_in(key, 1), particles,
+                             enumerated=bool(plan.sites))
         ends.append((e.mean, e.se))
     return ends
 

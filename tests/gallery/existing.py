@@ -55,6 +55,11 @@ def _fixed(kwargs: dict):
     return lambda: dict(kwargs)
 
 
+_SSBVM_NOTE = ("The fit ends by the luck of its random start: two von Mises components with concentrations "
+               "1000 x Beta draws make the posterior multimodal. From its own start vgc init's guide ended at 1,174.3 "
+               "against AutoNormal's 325.5 (seed 0); from AutoNormal's start (all but the Dirichlet's concentration, "
+               "which has no AutoNormal counterpart) 318.77 vs 325.50 (seed 0) and 597.19 vs 603.57 (seed 1).")
+
 EXAMPLES = [
     Example("funnel.py", "funnel", E.funnel, _fixed({})),
     Example("funnel.py", "funnel_reparam", E.funnel_reparam, _fixed({})),
@@ -70,7 +75,8 @@ EXAMPLES = [
     Example("hmm_enum.py", "hmm_tones", SM.hmm_tones, lambda: SM.data_for("hmm_tones")),
     Example("hmm_enum.py", "hmm_enum", EM.hmm, lambda: {"sequences": EM.hmm_data()}, kind="enumerated"),
     Example("toy_mixture_model_discrete_enumeration.py", "toy_mixture", EM.toy, _toy_data, kind="enumerated"),
-    Example("ssbvm_mixture.py", "ssbvm", SS.ss_model, SS.ssbvm_data, kind="enumerated"),
+    Example("ssbvm_mixture.py", "ssbvm", SS.ss_model, SS.ssbvm_data, kind="enumerated", same_start=True,
+            note=_SSBVM_NOTE),
     Example("vae.py", "vae", VM.vae, _digits, kind="amortized", network=True),
     Example("prodlda.py", "prodlda", PL.prodlda, _prodlda_data, kind="amortized", network=True),
 ]
