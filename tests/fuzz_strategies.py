@@ -417,6 +417,8 @@ def statement(c: Chooser, scope: _Scope, depth: int) -> str:
             (scope.vectors if name.isidentifier() else []).append(name)
         elif name.isidentifier():
             scope.randoms.append(name)
+        if c.chance(0.1):  # batch dimensions kept: all, the first K, or a K that does not fit
+            dist += c.pick((" : batch", " : batch(1)", " : batch(2)", " : batch(0)", " : batch(x)"))
         return f"{name} ~ {dist}"
     if k < 21:  # NAME = EXPR, [N1, N2] = EXPR
         if c.chance(0.3) and len(scope.randoms) >= 2:
