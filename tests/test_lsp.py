@@ -263,7 +263,7 @@ def test_hover_site_shapes():
     assert "Site" not in hover_text(PROGRAM, 8, 4)  # a let is no site
     # `: batch` draws and the transforms of them: batch dimensions outside any plate
     funnel = "param a[9] = 0.0; param s = 1.0 : positive\nx ~ Normal(a, s) : batch\nz = 2 * x\n"
-    batch = "batch shape (9,) from `: batch` (batch dimensions outside any plate); event shape scalar (event_dim 0)."
+    batch = "batch shape (9,) from `: batch` (the draw's own batch dimensions); event shape scalar (event_dim 0)."
     assert f"Site `x`: {batch}" in hover_text(funnel, 1, 0)
     assert f"Site `z`: {batch}" in hover_text(funnel, 2, 0)
 

@@ -134,6 +134,47 @@ def test_batch_k_draws_have_numpyros_transformed_log_density_per_entry():
             assert not np.allclose(base + delta.sum(), exact)  # the log-Jacobian summed over the entries too
 
 
+def test_batch_draws_inside_a_plate_are_numpyros_sites_and_densities_per_entry():
+    """Inside `plate p(N, dim=-2)` a `: batch` draw's own dimensions take dim -1: each site has NumPyro's batch
+    shape (N, 3) (or (N, 4)), and log q of each transform is NumPyro's TransformedDistribution per entry (float64,
+    1e-10). Left in VG's layout, (N, 1, 3), the plate would broadcast the draw to (N, N, 3)."""
+    import numpyro.distributions as dist
+    from numpyro.distributions import TransformedDistribution
+    from numpyro.distributions import transforms as T
+
+    source = (ROOT / "tests" / "cases" / "good" / "batch_in_plates.vg").read_text(encoding="utf-8")
+    (fn,) = _guides(source, False).values()
+    with jax.enable_x64(True):
+        tr = trace(seed(fn, 1)).get_trace(2)
+        shapes = {k: (tr[k]["fn"].batch_shape, tr[k]["fn"].event_shape) for k in ("u", "x", "e", "y", "q", "v", "t")}
+        assert shapes == {"u": ((2, 3), (2,)), "x": ((2, 3), (2,)), "e": ((2, 3), ()), "y": ((2, 3), ()),
+                          "q": ((2, 3), (4,)), "v": ((2, 4), (2,)), "t": ((2, 4), (2,))}
+        m, sc, w, o, lo = (np.asarray(tr[k]["value"]) for k in ("m", "sc", "w", "o", "l"))
+        assert m.shape == (2, 1, 3, 2) and lo.shape == (2, 1, 3)  # params per element, in VG's layout
+        expected = {
+            "x": ("u", TransformedDistribution(dist.Normal(m[:, 0], sc[:, 0, None, None]),
+                                               [T.AffineTransform(1.0, w[0]), T.ExpTransform()]).to_event(1)),
+            "y": ("e", TransformedDistribution(dist.Normal(lo[:, 0], 1.0), T.AffineTransform(0.0, 2.0))),
+            "t": ("v", TransformedDistribution(dist.Normal(o[:, 0], 1.0).to_event(1), T.OrderedTransform())),
+        }
+        for name, (drawn, want) in expected.items():
+            value = tr[name]["value"]
+            got = np.asarray(tr[drawn]["fn"].log_prob(tr[drawn]["value"])) + np.asarray(tr[name]["fn"].log_prob(value))
+            np.testing.assert_allclose(got, np.asarray(want.log_prob(value)), rtol=1e-10)
+        # the sites are what the model check compares: NumPyro's own shapes, per element of the plate
+        from vgc import ir
+
+        # the arguments left in VG's layout, (N, 1, 3): the plate broadcasts the draw to (N, N, 3)
+        def layout_as_is():
+            with numpyro.plate("p", 2, dim=-2):
+                numpyro.sample("e", dist.Normal(lo, 1.0))
+
+        assert trace(seed(layout_as_is, 0)).get_trace()["e"]["fn"].batch_shape == (2, 2, 3)
+        listed = {x.name: (x.plate_axes(), x.batch_dims, x.event_shape)
+                  for x in ir.sites(compiler.run(source, "b.vg").irs[0])}
+        assert listed["x"] == (["p"], (3,), (2,)) and listed["t"] == (["p"], (4,), (2,))
+
+
 def _subset_counts(sub, size: int, k: int, n: int) -> dict:
     keys = jax.random.split(jax.random.PRNGKey(0), n)
     draws = np.asarray(jax.vmap(lambda key: seed(lambda: sub(size, k), key)())(keys))

@@ -354,22 +354,35 @@ class GuideChecker:
         self.guide.supports[s.name] = SP.draw_support(d, self.const)
 
     def batch_draw(self, s: N.Sample, d) -> int | None:
-        """``x ~ DIST : batch`` or ``: batch(K)``: a primitive distribution, outside plates (inside one, plates
-        are the batch). Returns how many batch dimensions the draw keeps (None: refused, or not known)."""
+        """``x ~ DIST : batch`` or ``: batch(K)``: a primitive distribution. Returns how many batch dimensions the
+        draw keeps (None: refused, or not known). Inside plates they are the element's, right of every plate's
+        dim (NumPyro's batch shape: the plates', then these)."""
         if isinstance(d, MixIR):
             why, hint = "a mixture", "draw the mixture as one site (without `: batch`)"
-        elif self.layout.plates:
-            why, hint = "inside a plate", "use a nested plate for the extra batch dimension"
-        elif s.batch_dims is None:  # all of them, however many (a model argument's shape is known at run time)
-            return len(d.batch) if d.batch is not None else ALL_BATCH_DIMS
+        elif s.batch_dims is None and d.batch is None and not self.layout.plates:
+            return ALL_BATCH_DIMS  # all of them, however many (a model argument's shape is known at run time)
         elif d.batch is None:
             self.r.report(D.UNKNOWN_SHAPE, s.span,
-                          f"`: batch({s.batch_dims})` needs the distribution's batch shape, which is not known at "
-                          "compile time", "give the distribution arguments of known shape, or keep all of them with "
-                          "`: batch`")
+                          f"`: batch{'' if s.batch_dims is None else f'({s.batch_dims})'}` needs the distribution's "
+                          "batch shape, which is not known at compile time" + (" (inside a plate its dimensions "
+                          "take the dims right of the plates')" if self.layout.plates else ""),
+                          "give the distribution arguments of known shape"
+                          + ("" if self.layout.plates else ", or keep all of them with `: batch`"))
             return None
-        elif s.batch_dims <= len(d.batch):
-            return s.batch_dims
+        elif (s.batch_dims or len(d.batch)) <= len(d.batch):
+            kept = s.batch_dims or len(d.batch)
+            taken = sorted(p.dim for p in self.layout.plates if p.dim > -(kept + 1))
+            if kept and taken:
+                self.r.report(
+                    D.BAD_OPTION, s.span,
+                    ("inside plates the draw's batch dimension takes dim -1" if kept == 1 else
+                     f"inside plates the draw's {kept} batch dimensions take dims -1 to {-kept}")
+                    + " (NumPyro's batch shape: the plates', then the draw's), but plate "
+                    f"'{next(p.name for p in self.layout.plates if p.dim == taken[-1])}' has dim {taken[-1]}",
+                    f"give the plates dims at most {-(kept + 1)} (`dim={-(kept + 1)}`), as the model's plates are",
+                )
+                return None
+            return kept
         else:
             have = f"{len(d.batch)} batch dimension{'s' * (len(d.batch) != 1)} {d.batch}" if d.batch else \
                 "no batch dimensions"

@@ -447,14 +447,15 @@ class GuideGen:
             return f"jnp.linspace(-1.0, 1.0, {n})"
         return f"jnp.eye({n})"  # lower_cholesky, corr_cholesky
 
-    def dist(self, d, pm: int = 0, event: bool = True, kept: int = 0) -> str:
+    def dist(self, d, pm: int = 0, event: bool = True, kept: int = 0, free: int = 0) -> str:
         """A distribution's NumPyro text: its batch dimensions become event dimensions (``event``), but for the
-        leftmost ``kept`` (a ``: batch(K)`` draw's)."""
+        leftmost ``kept`` (a ``: batch(K)`` draw's); ``free``: inside plates, those K take the plates' trailing
+        size-1 axes (see :meth:`in_plates_batch`)."""
         if isinstance(d, C.MixIR):
             return self.mixture(d)
         ranks = self.arg_ranks(d)
-        parts = [self.dist_arg(a, ranks[i], d, pm) for i, a in enumerate(d.args)] + \
-            [f"{k}={self.dist_arg(v, ranks.get(k, 0), d, pm)}" for k, v in d.kwargs]
+        parts = [self.dist_arg(a, ranks[i], d, pm, free) for i, a in enumerate(d.args)] + \
+            [f"{k}={self.dist_arg(v, ranks.get(k, 0), d, pm, free)}" for k, v in d.kwargs]
         text = f"dist.{d.family}({', '.join(parts)})"
         if event and d.batch and len(d.batch) > kept:
             text += f".to_event({len(d.batch) - kept})"
@@ -469,18 +470,27 @@ class GuideGen:
         spec = DISTRIBUTIONS[d.family].args
         return {**{i: a.rank for i, a in enumerate(spec)}, **{a.name: a.rank for a in spec}}
 
-    def dist_arg(self, e: N.Expr, rank: int, d: C.DistIR, pm: int) -> str:
+    def dist_arg(self, e: N.Expr, rank: int, d: C.DistIR, pm: int, free: int = 0) -> str:
         """A distribution argument; a batched one of lower per-element batch rank than the draw gets size-1
-        axes, so that its batch axes stay left of the draw's per-element batch axes."""
+        axes, so that its batch axes stay left of the draw's per-element batch axes. ``free``: the draw keeps
+        that many per-element batch dimensions in the plates' trailing size-1 axes, which a batched argument
+        loses."""
         shape, plates = self.x.info(e)
         if not plates or shape is None or d.batch is None or len(shape) - rank >= len(d.batch):
-            return self.x(e, 0, pm)
-        have = len(shape) - rank
-        axes = tuple(range(-(len(d.batch) + rank), -(have + rank)))
-        if not shape:
-            return f"{self.x(e, _ATOM, pm)}[..., {', '.join(['None'] * len(axes))}]"
-        self.uses.add("jnp")
-        return f"jnp.expand_dims({self.x(e, 0, pm)}, {axes!r})"
+            text = self.x(e, 0, pm)
+        else:
+            have = len(shape) - rank
+            axes = tuple(range(-(len(d.batch) + rank), -(have + rank)))
+            if not shape:
+                text = f"{self.x(e, _ATOM, pm)}[..., {', '.join(['None'] * len(axes))}]"
+            else:
+                self.uses.add("jnp")
+                text = f"jnp.expand_dims({self.x(e, 0, pm)}, {axes!r})"
+        if free and plates and d.batch is not None:
+            a = len(d.batch) + rank  # the argument's per-element axes, as padded above
+            self.uses.add("jnp")
+            text = f"jnp.squeeze({text}, {tuple(range(-(a + free), -a))!r})"
+        return text
 
     def mixture(self, m: C.MixIR) -> str:
         self.uses.add("jnp")
@@ -520,7 +530,20 @@ class GuideGen:
     def emit_SampleIR(self, it: C.SampleIR) -> None:
         s = it.stmt
         infer = ', infer={"is_auxiliary": True}' if s.name in self.g.auxiliary else ""
-        self.bind(s.name, f"numpyro.sample({_q(self.g.site(s.name))}, {self.dist(it.dist, kept=it.batch)}{infer})")
+        free = it.batch if it.layout.plates else 0
+        text = f"numpyro.sample({_q(self.g.site(s.name))}, {self.dist(it.dist, kept=it.batch, free=free)}{infer})"
+        self.bind(s.name, self.in_plates_batch(text, free if s.name in self.read else 0, len(it.dist.shape or ()),
+                                               back=True))
+
+    def in_plates_batch(self, text: str, free: int, rank: int, back: bool) -> str:
+        """Inside plates a ``: batch(K)`` value's K per-element batch dimensions sit, for NumPyro, in the plates'
+        trailing size-1 axes (the checker keeps those dims free): ``back`` from NumPyro's layout to VG's (the
+        plates' axes, then the element's ``rank`` axes), else to NumPyro's."""
+        if not free:
+            return text
+        self.uses.add("jnp")
+        axes = tuple(range(-(rank + free), -rank))
+        return f"jnp.expand_dims({text}, {axes!r})" if back else f"jnp.squeeze({text}, {axes!r})"
 
     def emit_NetIR(self, it) -> None:
         """An mlp: its params (weights drawn lazily from the param's key, biases 0) where it is declared, and a
@@ -565,8 +588,19 @@ class GuideGen:
             density = self.numeric_jacobian(plan)
         if not s.is_list:
             (t,) = s.targets
-            event = len(it.shape or ()) - it.batch
-            self.bind(t.id, self.delta(t.id, value, density, event))
+            rank = len(it.shape or ())
+            free = it.batch if it.layout.plates else 0
+            if free:  # NumPyro's layout for the site, VG's for the name (see in_plates_batch)
+                if not value.isidentifier():
+                    tmp = self.names.fresh("t")
+                    self.w.line(f"{tmp} = {value}")
+                    value = tmp
+                if density is not None:  # one log-density per entry, its terms' shapes broadcast in VG's layout
+                    entries = f"jnp.shape({value})" + (f"[:{-(rank - free)}]" if rank > free else "")
+                    density = self.in_plates_batch(f"({density}) + jnp.zeros({entries})", free, free, back=False)
+                value = self.in_plates_batch(value, free, rank, back=False)
+            delta = self.delta(t.id, value, density, rank - it.batch)
+            self.bind(t.id, self.in_plates_batch(delta, free if t.id in self.read else 0, rank, back=True))
             return
         tmp = self.names.fresh("t")
         self.w.line(f"{tmp} = {value}")

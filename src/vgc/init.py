@@ -14,9 +14,10 @@ onto its support:
 * simplex → ``x ~ Dirichlet(x_conc)`` with a positive concentration param of the site's whole shape (a batch
   of simplexes outside plates is ``: batch``; a ``.to_event(k)`` of one is a Dirichlet of the whole event).
 
-Batch dimensions outside any plate make a ``: batch`` draw, or a ``: batch(K)`` draw when event dimensions
-follow them (a batch of vectors, of Cholesky factors, of ordered vectors); the shape VG cannot write, batch
-dimensions in a plate that no plate declares, is a :class:`ModelError` saying so.
+Batch dimensions that no plate declares make a ``: batch`` draw, or a ``: batch(K)`` draw when event
+dimensions follow them (a batch of vectors, of Cholesky factors, of ordered vectors); inside plates they are
+right of every plate's. The shape VG cannot write, such dimensions left of a plate's, is a
+:class:`ModelError` saying so.
 
 Locations start as AutoNormal's do (NumPyro's default ``init_to_uniform``): ``param x_loc[...] =
 uniform(-2, 2)``, drawn when SVI starts in the unconstrained space, every entry and plate element its own
@@ -326,9 +327,12 @@ class _GuideWriter:
             raise ModelError(f"vgc init cannot write a guide for '{site.name}': {message}; {hint}")
         fn = self.tr[site.name]["fn"]
         kind = site.support.kind if site.support is not None else None
-        suffix = self.outside_batch(site, kind)  # batch dimensions outside any plate (NumPyro's funnel): `: batch`
-        batch = tuple(site.batch_shape) if suffix else ()
+        suffix, kept = self.draw_batch(site, kind)  # batch dimensions of the draw's own: `: batch`, `: batch(K)`
+        batch = tuple(site.batch_shape)[len(site.batch_shape) - kept:] if kept else ()
         elem = batch + tuple(site.event_shape)
+        if kept and site.name in self.slots:
+            raise ModelError(f"vgc init --amortize cannot amortize '{site.name}': it has batch dimensions {batch} of "
+                             "its own inside its plates; write its guide without --amortize")
         value = np.asarray(self.tr[site.name]["value"], dtype=float)
         support = site.support.name() if site.support is not None else "unknown"
         where = f" in {', '.join(p for p, _ in site.plates)}" if site.plates else ""
@@ -360,29 +364,30 @@ class _GuideWriter:
         self.line(f"{raw} ~ Normal({loc}, {scale}){suffix}")
         self.line(f"{vg} = {_map(site, fn, raw)}{named}")
 
-    def outside_batch(self, site: ModelSite, kind: str | None) -> str:
-        """How the site's batch dimensions outside any plate are written: ``""`` (none), ``" : batch"`` (no event
-        dimensions but a Dirichlet's own) or ``" : batch(K)"`` (K batch dimensions before event dimensions);
-        raises :class:`ModelError` for batch dimensions inside plates that no plate declares (docs/models.md,
-        "Shapes")."""
+    def draw_batch(self, site: ModelSite, kind: str | None) -> tuple[str, int]:
+        """The site's batch dimensions that no plate declares, as the draw writes them: ``(""`, 0)`` (none),
+        ``(" : batch", K)`` (no event dimensions but a Dirichlet's own) or ``(" : batch(K)", K)`` (K batch
+        dimensions before event dimensions). Inside plates they must be right of every plate's dim, where VG's
+        per-element draw puts them; :class:`ModelError` otherwise (docs/models.md, "Shapes")."""
         shape, event = tuple(site.batch_shape), tuple(site.event_shape)
         dims = {d for _, d in site.plates}
         # Batch dimensions that no plate declares (a size-1 dimension is a plate's broadcast, not one of them).
-        unplated = [len(shape) + i for i in range(-len(shape), 0) if i not in dims and shape[i] != 1]
-        if site.plates:
-            if unplated:
-                sizes = ", ".join(f"{shape[i]} (dim {i - len(shape)})" for i in unplated)
-                raise ModelError(
-                    f"vgc init cannot write a guide for '{site.name}': its batch shape {shape} has dimensions that "
-                    f"no plate around it declares, of size {sizes}; VG writes a site in a plate per element, and "
-                    "`: batch` (batch dimensions of a draw) is only for draws outside plates: declare them with "
-                    "`numpyro.plate` in the model, or make them event dimensions with `.to_event()`")
-            return ""
-        if not shape:
-            return ""
+        unplated = [i for i in range(-len(shape), 0) if i not in dims and shape[i] != 1]
+        if not (unplated if site.plates else shape):
+            return "", 0
+        # the draw's own: outside plates all of them (size 1 too), inside from its leftmost undeclared one to -1
+        kept = -min(unplated) if site.plates else len(shape)
+        inside = [d for d in dims if d >= -kept]
+        if inside:
+            sizes = ", ".join(f"{shape[i]} (dim {i})" for i in unplated)
+            raise ModelError(
+                f"vgc init cannot write a guide for '{site.name}': its batch shape {shape} has dimensions that no "
+                f"plate around it declares, of size {sizes}, left of its plate at dim {max(inside)}; VG writes a "
+                "site in a plate per element, its own batch dimensions (`: batch`) right of every plate's: "
+                "declare them with `numpyro.plate` in the model, or make them event dimensions with `.to_event()`")
         if not event or (kind == "simplex" and len(event) == 1):  # `x ~ Normal(l, s) : batch`, `Dirichlet(c) : batch`
-            return " : batch"
-        return f" : batch({len(shape)})"  # `Normal(jnp.zeros((3, 2)), 1).to_event(1)`, LKJCholesky(3).expand([4])
+            return " : batch", kept
+        return f" : batch({kept})", kept  # `Normal(jnp.zeros((3, 2)), 1).to_event(1)`, LKJCholesky(3).expand([4])
 
     def simplex(self, site: ModelSite, value, elem: tuple, suffix: str) -> None:
         """A Dirichlet draw with a learnable positive concentration of the site's whole per-element shape (a batch

@@ -261,10 +261,16 @@ class Site(Record):
         """The batch shape of one run of the guide (a subsampled plate gives its subsample size), when every
         size is a constant (size-1 axes where no plate is)."""
         sizes = {p.name: p.step_size for p in self.layout.plates}
-        axes = self.layout.batch_axes()
+        axes = self.plate_axes()
         if any(a is not None and sizes[a] is None for a in axes) or self.batch_dims is None:
             return None
         return tuple(1 if a is None else sizes[a] for a in axes) + self.batch_dims
+
+    def plate_axes(self) -> list[str | None]:
+        """The plate on each of the site's batch axes left of its own ``batch_dims`` (None: a size-1 axis):
+        inside plates a ``: batch`` draw's dimensions take the plates' trailing size-1 axes."""
+        axes = self.layout.batch_axes()
+        return axes[:len(axes) - len(self.batch_dims)] if self.batch_dims else axes
 
 
 def sites(guide: GuideIR) -> list[Site]:

@@ -391,6 +391,12 @@ class Analyzer:
             )
         first = syms[batch[0]]
         kept = first.shape[:first.batch]
+        if stmt.is_list and self.t.plates:
+            self.reject(
+                D.NOT_BIJECTION, stmt.value.span,
+                "inside a plate a transform of `: batch` draws defines one latent (its entries are not sites)",
+                f"define one latent: `{stmt.targets[0].id} = ...`",
+            )
         for n in batch[1:]:
             if syms[n].shape[:syms[n].batch] != kept:
                 self.reject(

@@ -70,17 +70,23 @@ def new_shapes(y, counts, cube):
 # ---------------------------------------------------------------- batch dimensions before event dimensions
 
 
-def batched_events(x, counts):
-    """No plate, but batch dimensions before event dimensions (``: batch(K)`` in VG): three groups' 2 x 2
-    correlation Cholesky factors (LKJCholesky expanded to batch (3,)), their positive scale vectors (batch (3,),
-    event (2,)), and two studies' 3 x 4 arrays of category simplexes (batch (2,), event (3, 4)). Group g's 30
-    points x[:, g] ~ MVN(0, diag(s_g) L_g L_g' diag(s_g)); counts[j, r] ~ Multinomial(20, w[j, r])."""
+def batched_events(x, counts, z):
+    """Batch dimensions no plate declares (``: batch`` and ``: batch(K)`` in VG). Outside plates: three groups'
+    2 x 2 correlation Cholesky factors (LKJCholesky expanded to batch (3,)), their positive scale vectors (batch
+    (3,), event (2,)), and two studies' 3 x 4 arrays of category simplexes (batch (2,), event (3, 4)). Group g's
+    30 points x[:, g] ~ MVN(0, diag(s_g) L_g L_g' diag(s_g)); counts[j, r] ~ Multinomial(20, w[j, r]). Inside
+    plate ``rows`` (dim -2, 2 rows), three scales per row, r ~ HalfNormal(ones(3)): batch (2, 3), its dim -1
+    declared by no plate; 10 replicates z[k, i, j] ~ Normal(0, r[i, j]) (plate ``reps``, dim -3)."""
     L = numpyro.sample("L", dist.LKJCholesky(2, 2.0).expand([3]))
     s = numpyro.sample("s", dist.HalfNormal(jnp.ones((3, 2))).to_event(1))
     w = numpyro.sample("w", dist.Dirichlet(jnp.ones((2, 3, 4))).to_event(1))
     tril = s[..., :, None] * L
     numpyro.sample("x", dist.MultivariateNormal(jnp.zeros(2), scale_tril=tril).expand([30, 3]).to_event(2), obs=x)
     numpyro.sample("counts", dist.Multinomial(20, w).to_event(2), obs=counts)
+    with numpyro.plate("rows", 2, dim=-2):
+        r = numpyro.sample("r", dist.HalfNormal(jnp.ones(3)))
+        with numpyro.plate("reps", 10, dim=-3):
+            numpyro.sample("z", dist.Normal(0.0, r), obs=z)
 
 
 # ---------------------------------------------------------------- follows examples/hmm.py
@@ -150,8 +156,10 @@ def data_for(name: str, seed: int = 0) -> dict:
             cov = np.array([[sd[0] ** 2, rho * sd[0] * sd[1]], [rho * sd[0] * sd[1], sd[1] ** 2]])
             rows.append(rng.multivariate_normal(np.zeros(2), cov, size=30))
         p = rng.dirichlet(np.ones(4), size=(2, 3))
+        scales = np.array([[0.5, 1.0, 2.0], [1.5, 0.3, 1.0]])
         return {"x": jnp.asarray(np.stack(rows, axis=1)),
-                "counts": jnp.asarray(np.stack([[rng.multinomial(20, q) for q in row] for row in p]))}
+                "counts": jnp.asarray(np.stack([[rng.multinomial(20, q) for q in row] for row in p])),
+                "z": jnp.asarray(scales * rng.normal(size=(10, 2, 3)))}
     if name == "new_shapes":
         return {**data_for("batch_outside", seed), **data_for("simplex_cube", seed + 1)}
     if name == "semi_supervised_hmm":

@@ -60,13 +60,13 @@ def site_shape_text(site: ir.Site, plates: tuple[ir.PlateIR, ...]) -> str:
         size, sub = _plate_sizes(p) if p is not None else (str(pd.size) if pd.size is not None else "?", None)
         detail = f"dim {pd.dim}" + (f"; subsample {sub} of {size}" if sub is not None else "")
         texts[pd.name] = (sub if sub is not None else size, f"`{pd.name}` ({detail})")
-    dims = [texts[a][0] if a is not None else "1" for a in site.layout.batch_axes()]
+    dims = [texts[a][0] if a is not None else "1" for a in site.plate_axes()]
     sources = []
     if texts:
         which = "plate" if len(texts) == 1 else "plates"
         sources.append(f"{which} " + ", ".join(t[1] for t in texts.values()))
     if site.batch_dims is None or site.batch_dims:  # a `: batch` draw keeps its distribution's batch dimensions
-        sources.append("`: batch` (batch dimensions outside any plate)")
+        sources.append("`: batch` (the draw's own batch dimensions)")
     if site.batch_dims is None:
         batch = "batch shape unknown at compile time, from " + " and ".join(sources)
     elif not sources:
