@@ -365,7 +365,7 @@ class _GuideWriter:
         self.line(f"{vg} = {_map(site, fn, raw)}{named}")
 
     def draw_batch(self, site: ModelSite, kind: str | None) -> tuple[str, int]:
-        """The site's batch dimensions that no plate declares, as the draw writes them: ``(""`, 0)`` (none),
+        """The site's batch dimensions that no plate declares, as the draw writes them: ``("", 0)`` (none),
         ``(" : batch", K)`` (no event dimensions but a Dirichlet's own) or ``(" : batch(K)", K)`` (K batch
         dimensions before event dimensions). Inside plates they must be right of every plate's dim, where VG's
         per-element draw puts them; :class:`ModelError` otherwise (docs/models.md, "Shapes")."""
