@@ -369,16 +369,15 @@ class GuideChecker:
                           "give the distribution arguments of known shape"
                           + ("" if self.layout.plates else ", or keep all of them with `: batch`"))
             return None
-        elif (s.batch_dims or len(d.batch)) <= len(d.batch):
-            kept = s.batch_dims or len(d.batch)
-            taken = sorted(p.dim for p in self.layout.plates if p.dim > -(kept + 1))
-            if kept and taken:
+        elif (kept := s.batch_dims or len(d.batch)) <= len(d.batch):
+            clash = max((p for p in self.layout.plates if p.dim > -(kept + 1)), key=lambda p: p.dim, default=None)
+            if kept and clash is not None:
                 self.r.report(
                     D.BAD_OPTION, s.span,
                     ("inside plates the draw's batch dimension takes dim -1" if kept == 1 else
                      f"inside plates the draw's {kept} batch dimensions take dims -1 to {-kept}")
-                    + " (NumPyro's batch shape: the plates', then the draw's), but plate "
-                    f"'{next(p.name for p in self.layout.plates if p.dim == taken[-1])}' has dim {taken[-1]}",
+                    + f" (NumPyro's batch shape: the plates', then the draw's), but plate '{clash.name}' has dim "
+                    f"{clash.dim}",
                     f"give the plates dims at most {-(kept + 1)} (`dim={-(kept + 1)}`), as the model's plates are",
                 )
                 return None

@@ -400,14 +400,15 @@ class _GuideWriter:
 
         vg, named = self.vg_name(site.name)
         conc = self.fresh(f"{vg}_conc")
-        probs = np.median(value.reshape((-1, *elem)), axis=0)
-        probs = probs / probs.sum(axis=-1, keepdims=True)
-        start = np.maximum(DIRICHLET_TOTAL * probs, MIN_CONCENTRATION)
-        text = _nested(start) if start.size <= MAX_LITERAL else _num(DIRICHLET_TOTAL / elem[-1])
         if site.plates:  # one start for every element would make them alike (see DIRICHLET_PLATE_TOTAL)
             centre = math.log(DIRICHLET_PLATE_TOTAL / elem[-1])
             low, high = max(centre - DIRICHLET_SPREAD, math.log(MIN_CONCENTRATION)), centre + DIRICHLET_SPREAD
             text = f"uniform({_num(low)}, {_num(high)})"
+        else:
+            probs = np.median(value.reshape((-1, *elem)), axis=0)
+            probs = probs / probs.sum(axis=-1, keepdims=True)
+            start = np.maximum(DIRICHLET_TOTAL * probs, MIN_CONCENTRATION)
+            text = _nested(start) if start.size <= MAX_LITERAL else _num(DIRICHLET_TOTAL / elem[-1])
         self.line(f"param {conc}[{', '.join(map(str, elem))}] = {text} : positive")
         self.line(f"{vg} ~ Dirichlet({conc}){suffix}{named}")
 
