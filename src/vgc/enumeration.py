@@ -116,11 +116,23 @@ def objective(particles: int = 1):
     return TraceEnum_ELBO(num_particles=particles)
 
 
-def blocked(model: Callable, the_plan: Plan) -> Callable:
-    """``model`` with its enumerated sites hidden from an autoguide's view (the SVI still runs the full model)."""
+def blocked(model: Callable, the_plan: Plan, unchecked: bool = False) -> Callable:
+    """``model`` with its enumerated sites hidden from an autoguide's view (the SVI still runs the full model).
+
+    The autoguide runs this model only to set itself up: its sites' shapes and supports, and its start, which
+    NumPyro accepts only where the model's density is finite. With the enumerated sites hidden, that check
+    draws them from their priors, and for some models every such draw gives the data a density of 0 (MACE:
+    a one-hot "honest annotator" meets an answer that is not its item's drawn class). ``unchecked`` masks the
+    density out of the set-up: the autoguide then starts at the first draw of its ``init_loc_fn`` (the same
+    draw a passing check keeps), and the SVI still fits the full, unmasked model."""
     if not the_plan.sites:
         return model
-    return handlers.block(model, hide=the_plan.names)
+    hidden = handlers.block(model, hide=the_plan.names)
+    return handlers.mask(hidden, mask=False) if unchecked else hidden
+
+
+# NumPyro's message when no start of an autoguide's set-up gives the model a finite density.
+NO_VALID_START = "Cannot find valid initial parameters"
 
 
 def log_joint(model: Callable, the_plan: Plan, args: tuple, kwargs: dict, values: dict):

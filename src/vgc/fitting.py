@@ -85,8 +85,9 @@ class FitResult:
     """One fitted guide: ``params`` (constrained, by site name), ``losses`` (the training loss per step taken),
     ``elbo`` (the −ELBO :class:`Estimate` at the fitted params), ``time`` (seconds), ``stopped`` (a
     :class:`Stop` or None), ``discrete`` (the posterior of each site the model enumerates, by name: a
-    :class:`vgc.enumeration.Discrete`), ``elbo_note`` (why the training ELBO was chosen) and, for the VG guide,
-    ``compare`` (the autoguides' results)."""
+    :class:`vgc.enumeration.Discrete`), ``elbo_note`` (why the training ELBO was chosen), ``start_note`` (for an
+    autoguide started otherwise than NumPyro starts it: how and why) and, for the VG guide, ``compare`` (the
+    autoguides' results)."""
 
     def __init__(self, name: str, guide: Callable, model: Callable, args: tuple, kwargs: dict, settings: Settings,
                  elbo_kind: str, params: dict, losses: np.ndarray, elbo: Estimate, seconds: float,
@@ -107,6 +108,7 @@ class FitResult:
         self.discrete: dict[str, enumeration.Discrete] = {}
         self.discrete_notes: dict[str, str] = {}  # why an enumerated site has no posterior in ``discrete``
         self.elbo_note: str | None = None
+        self.start_note: str | None = None  # how an autoguide was started, when not as NumPyro starts it
         self.importance: diagnose.Importance | None = None  # PSIS k̂ and log p(data) (see vgc.diagnose)
         self.reference = None  # a vgc.reference.Reference (NUTS) when asked for: every guide's moments against it
         self.plan: enumeration.Plan = enumeration.NO_PLAN  # the model's enumerated sites
@@ -323,13 +325,28 @@ def fit_autoguide(name: str, model: Callable, args: tuple, kwargs: dict, setting
     TraceEnum_ELBO when the model enumerates sites, which the autoguide then does not see."""
     goal = goal or Objective("trace", None, enumeration.plan(model, args, kwargs),
                              tuple(diagnose.subsampled_plates(model, args, kwargs)))
-    ag = autoguide_class(name)(enumeration.blocked(model, goal.plan))
-
-    def sampler(params, n, key):
-        return ag.sample_posterior(key, params, *args, sample_shape=(n,), **kwargs)
-
     kind = "traceenum" if goal.plan.sites else "trace"
-    return _fit(name, ag, model, args, kwargs, settings, goal, kind, progress, sampler)
+
+    def attempt(unchecked: bool) -> FitResult:
+        ag = autoguide_class(name)(enumeration.blocked(model, goal.plan, unchecked))
+
+        def sampler(params, n, key):
+            return ag.sample_posterior(key, params, *args, sample_shape=(n,), **kwargs)
+
+        return _fit(name, ag, model, args, kwargs, settings, goal, kind, progress, sampler)
+
+    try:
+        return attempt(False)
+    except RuntimeError as e:
+        # NumPyro's set-up draws the hidden enumerated sites from their priors to check its start; when no
+        # draw gives the data a finite density the autoguide cannot start at all, through no fault of its own.
+        if not goal.plan.sites or enumeration.NO_VALID_START not in str(e):
+            raise
+    result = attempt(True)
+    result.start_note = (f"{name} started without NumPyro's check of its start: with the enumerated sites "
+                         f"({', '.join(goal.plan.names)}) drawn from their priors, as its set-up draws them, no "
+                         "start gave the data a finite density")
+    return result
 
 
 def _optimizer(settings: Settings):
@@ -464,7 +481,7 @@ def summary(result: FitResult, model_spec: str | None = None, plots: list[str] |
         e = r.elbo
         return {"guide": r.name, "neg_elbo": {"mean": _finite(e.mean), "se": _finite(e.se), "particles": e.particles},
                 "time_s": round(r.time, 4), "num_params": r.num_params, "steps_run": len(r.losses),
-                "elbo": r.elbo_kind, "stopped": stop,
+                "elbo": r.elbo_kind, "stopped": stop, "start_note": r.start_note,
                 "params": {k: _number(v) for k, v in flat_params(r.params).items()},
                 "enumerated": {**{k: _discrete_summary(d) for k, d in r.discrete.items()},
                                **{k: {"note": why} for k, why in r.discrete_notes.items()}},
@@ -544,6 +561,7 @@ def report(result: FitResult, elbo_note: str | None = None) -> str:
                      "PSIS estimate of the evidence (docs/fit.md)")
         notes = {r.importance.note for r in rows if r.importance is not None and r.importance.khat is None}
         lines.extend(f"PSIS k̂ {n}" for n in sorted(n for n in notes if n))
+        lines.extend(r.start_note for r in result.compare if r.start_note)
     if result.reference is not None:
         from . import reference as R
 
