@@ -66,6 +66,6 @@ python -m pip install --quiet --no-build-isolation -c "$tmp/constraints.txt" '.[
     exit 1
 }
 echo "== installed"
-python -m pip freeze --all | grep -iE '^(hatchling|hypothesis|jax|jaxlib|jsonschema|lark|lsprotocol|ml.dtypes|numpy|numpyro|pip|pygls|pygments|pytest|pytest-asyncio|pytest-lsp|ruff|scipy)==' || true
+python -m pip freeze --all | grep -iE '^(hatchling|hypothesis|jax|jaxlib|jsonschema|lark|lsprotocol|ml.dtypes|numpy|numpyro|pip|pygls|pygments|pytest|pytest-asyncio|pytest-lsp|pytest-xdist|ruff|scipy)==' || true
 echo "== python -m pytest -q -x $*"
 python -m pytest -q -x "$@"
