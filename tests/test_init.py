@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
-import numpyro.distributions as dist
 import pytest
 from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoNormal
@@ -165,6 +164,10 @@ SHAPE_LINES = {
         # inside a plate at dim -2, three scales per row: the draw's own dimension at dim -1
         "plate rows(len(counts), dim=-2) {", "param r_loc[3] = uniform(-2, 2)",
         "r_raw ~ Normal(r_loc, r_scale) : batch"],
+    "beyond_plates": [  # undeclared dims left of a plate's (-2, the plate at -1), on both sides of one (-3 and -1)
+        "plate cols(4) {", "param s_loc[3] = uniform(-2, 2)", "s_raw ~ Normal(s_loc, s_scale) : batch",
+        "param v_loc[3, 2] = uniform(-2, 2)", "v_raw ~ Normal(v_loc, v_scale) : batch(1)",
+        "plate groups(2, dim=-2) {", "param mu_loc[5, 3] = uniform(-2, 2)", "mu ~ Normal(mu_loc, mu_scale) : batch"],
     "group_correlations": ["plate groups(len(x)) {", "param L_loc[1] = uniform(-2, 2)", "L = corr_cholesky(L_raw)",
                            "param s_loc[2] = uniform(-2, 2)", "s = exp(s_raw)"],
     "semi_supervised_hmm": ["transition_prob ~ Dirichlet(transition_prob_conc) : batch",
@@ -193,36 +196,18 @@ def test_init_writes_every_shape(name):
     assert modelcheck.check(result, model, (), data) == []
 
 
-def _beyond_plate():
-    with numpyro.plate("p", 4):
-        numpyro.sample("x", dist.Normal(jnp.zeros((3, 4)), 1.0))
-
-
-@pytest.mark.parametrize("model,message", [
-    (_beyond_plate, r"'x': its batch shape \(3, 4\) has dimensions that no plate around it declares, of size 3 "
-                    r"\(dim -2\), left of its plate at dim -1; VG writes a site in a plate per element, its own "
-                    r"batch dimensions \(`: batch`\) right of every plate's: declare them with `numpyro.plate` in the "
-                    r"model, or make them event dimensions with `.to_event\(\)`$"),
-])
-def test_init_names_the_shapes_vg_cannot_write(model, message):
-    """What VG cannot write, batch dimensions that no plate declares left of a plate's (see docs/models.md,
-    "Shapes vgc init writes"): one line naming the site, the shape, why, and the change to the model that serves
-    it."""
-    with pytest.raises(modelcheck.ModelError, match=r"^vgc init cannot write a guide for " + message):
-        write_guide(model)
-
-
 @pytest.mark.slow
 # NumPyro warns of batched_events' own shape: its site r keeps a batch dimension that no plate declares, on purpose
 @pytest.mark.filterwarnings("ignore:Missing a plate statement for batch dimension:UserWarning")
-@pytest.mark.parametrize("name", ["new_shapes", "semi_supervised_hmm", "hmm_tones", "batched_events"])
+@pytest.mark.parametrize("name", ["new_shapes", "semi_supervised_hmm", "hmm_tones", "batched_events", "beyond_plates"])
 def test_init_guide_of_every_shape_fits_as_well_as_autonormal(name):
     """300 steps (lr 0.05, 4 particles, seed 0) of the `vgc init` guide and of AutoNormal; −ELBO from 500
     particles in float64. Measured: new_shapes (a batch of simplexes and a positive batch outside plates, a
     rank-2 real event, a (2, 3, 4) event of simplexes) 171.34 vs 171.88; semi_supervised_hmm (hmm.py's
     batches of simplexes) 401.85 vs 403.54; batched_events (`: batch(1)`: a batch of correlation Cholesky
     factors, of positive vectors and of simplex matrices, outside plates; `: batch` of three scales per element
-    of a plate at dim -2) 388.76 vs 433.72; hmm_tones
+    of a plate at dim -2) 388.76 vs 433.72; beyond_plates (`: batch` dims left of a plate's, and on both sides
+    of one) 1458.81 vs 1785.52 (AutoNormal is slower there: after 3,000 steps 1440.08 vs 1440.33); hmm_tones
     (hmm_enum.py's (H, H) event of simplexes and (H, D) Beta event) 402.72 vs 975.42. There AutoNormal starts
     at the prior medians (init_to_median), where it falls into one state's explanation of the tones
     (Beta(0.1, 0.9) medians of 0.001 make the states alike); its default random start escapes (402.11), as

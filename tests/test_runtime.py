@@ -170,9 +170,56 @@ def test_batch_draws_inside_a_plate_are_numpyros_sites_and_densities_per_entry()
                 numpyro.sample("e", dist.Normal(lo, 1.0))
 
         assert trace(seed(layout_as_is, 0)).get_trace()["e"]["fn"].batch_shape == (2, 2, 3)
-        listed = {x.name: (x.plate_axes(), x.batch_dims, x.event_shape)
+        listed = {x.name: (x.batch_axes(), x.batch_dims, x.event_shape)
                   for x in ir.sites(compiler.run(source, "b.vg").irs[0])}
-        assert listed["x"] == (["p"], (3,), (2,)) and listed["t"] == (["p"], (4,), (2,))
+        assert listed["x"] == (["p", 0], (3,), (2,)) and listed["t"] == (["p", 0], (4,), (2,))
+
+
+def test_batch_draws_left_of_a_plates_dim_are_numpyros_sites_and_densities_per_entry():
+    """Inside `plate p(N)` (dim -1) a `: batch` draw's own dimension takes dim -2, and inside `plate q(M,
+    dim=-2)` two own dimensions take -3 and -1: each site has NumPyro's batch shape ((3, N), (5, M, 3)), log q of
+    each transform is NumPyro's TransformedDistribution per entry of the params moved into that layout (float64,
+    1e-10), and the names keep VG's layout for the rest of the guide. The params left as VG stores them, (N, 3),
+    give another shape: the wrong variant fails."""
+    import numpyro.distributions as dist
+    from numpyro.distributions import TransformedDistribution
+    from numpyro.distributions import transforms as T
+
+    from vgc import ir
+
+    source = (ROOT / "tests" / "cases" / "good" / "batch_beyond_plates.vg").read_text(encoding="utf-8")
+    (fn,) = _guides(source, False).values()
+    n, m = 2, 4
+    with jax.enable_x64(True):
+        tr = trace(seed(fn, 1)).get_trace(n, m)
+        shapes = {x: (tr[x]["fn"].batch_shape, tr[x]["fn"].event_shape) for x in "eygvtdzw"}
+        assert shapes == {"e": ((3, n), ()), "y": ((3, n), ()), "g": ((3, n), ()), "v": ((3, n), (2,)),
+                          "t": ((3, n), (2,)), "d": ((3, n), (4,)), "z": ((5, m, 3), ()), "w": ((5, m, 3), ())}
+        loc, sc, o, a, k = (np.asarray(tr[x]["value"]) for x in ("m", "sc", "o", "a", "k"))
+        assert loc.shape == (n, 3) and o.shape == (n, 3, 2) and a.shape == (m, 1, 5, 3)  # VG's layout
+        expected = {
+            "y": ("e", TransformedDistribution(dist.Normal(loc.T, sc),
+                                               [T.AffineTransform(1.0, 2.0), T.ExpTransform()])),
+            "t": ("v", TransformedDistribution(dist.Normal(o.transpose(1, 0, 2), 1.0).to_event(1),
+                                               T.OrderedTransform())),
+            "w": ("z", TransformedDistribution(dist.Normal(a[:, 0].transpose(1, 0, 2), 1.0), T.ExpTransform())),
+        }
+        for name, (drawn, want) in expected.items():
+            value = tr[name]["value"]
+            got = np.asarray(tr[drawn]["fn"].log_prob(tr[drawn]["value"])) + np.asarray(tr[name]["fn"].log_prob(value))
+            np.testing.assert_allclose(got, np.asarray(want.log_prob(value)), rtol=1e-10)
+        # k, the same for every element, moves too: (3,) would broadcast against the plate's dim -1
+        np.testing.assert_array_equal(np.asarray(tr["g"]["fn"].base_dist.loc), k[:, None])
+        np.testing.assert_allclose(np.asarray(tr["d"]["fn"].concentration), np.ones((3, n, 4)))
+
+        def layout_as_is():  # the wrong variant: VG's layout, (N, 3), given to NumPyro under the plate at dim -1
+            with numpyro.plate("p", n):
+                numpyro.sample("e", dist.Normal(loc, sc[:, None]))
+
+        with pytest.raises(ValueError, match="Incompatible shapes for broadcasting"):
+            seed(layout_as_is, 0)()
+        listed = {x.name: (x.batch_axes(), x.batch_shape) for x in ir.sites(compiler.run(source, "b.vg").irs[0])}
+        assert listed["e"] == ([0, "p"], None) and listed["z"] == ([0, "q", 1], None)  # sizes from the arguments
 
 
 def _subset_counts(sub, size: int, k: int, n: int) -> dict:

@@ -355,8 +355,8 @@ class GuideChecker:
 
     def batch_draw(self, s: N.Sample, d) -> int | None:
         """``x ~ DIST : batch`` or ``: batch(K)``: a primitive distribution. Returns how many batch dimensions the
-        draw keeps (None: refused, or not known). Inside plates they are the element's, right of every plate's
-        dim (NumPyro's batch shape: the plates', then these)."""
+        draw keeps (None: refused, or not known). Inside plates they are the element's, at the rightmost dims no
+        plate takes (:meth:`vgc.shapes.Layout.own_dims`)."""
         if isinstance(d, MixIR):
             why, hint = "a mixture", "draw the mixture as one site (without `: batch`)"
         elif s.batch_dims is None and d.batch is None and not self.layout.plates:
@@ -365,22 +365,11 @@ class GuideChecker:
             self.r.report(D.UNKNOWN_SHAPE, s.span,
                           f"`: batch{'' if s.batch_dims is None else f'({s.batch_dims})'}` needs the distribution's "
                           "batch shape, which is not known at compile time" + (" (inside a plate its dimensions "
-                          "take the dims right of the plates')" if self.layout.plates else ""),
+                          "take the dims no plate takes)" if self.layout.plates else ""),
                           "give the distribution arguments of known shape"
                           + ("" if self.layout.plates else ", or keep all of them with `: batch`"))
             return None
         elif (kept := s.batch_dims or len(d.batch)) <= len(d.batch):
-            clash = max((p for p in self.layout.plates if p.dim > -(kept + 1)), key=lambda p: p.dim, default=None)
-            if kept and clash is not None:
-                self.r.report(
-                    D.BAD_OPTION, s.span,
-                    ("inside plates the draw's batch dimension takes dim -1" if kept == 1 else
-                     f"inside plates the draw's {kept} batch dimensions take dims -1 to {-kept}")
-                    + f" (NumPyro's batch shape: the plates', then the draw's), but plate '{clash.name}' has dim "
-                    f"{clash.dim}",
-                    f"give the plates dims at most {-(kept + 1)} (`dim={-(kept + 1)}`), as the model's plates are",
-                )
-                return None
             return kept
         else:
             have = f"{len(d.batch)} batch dimension{'s' * (len(d.batch) != 1)} {d.batch}" if d.batch else \

@@ -447,15 +447,15 @@ class GuideGen:
             return f"jnp.linspace(-1.0, 1.0, {n})"
         return f"jnp.eye({n})"  # lower_cholesky, corr_cholesky
 
-    def dist(self, d, pm: int = 0, event: bool = True, kept: int = 0, free: int = 0) -> str:
+    def dist(self, d, pm: int = 0, event: bool = True, kept: int = 0, own: tuple = ()) -> str:
         """A distribution's NumPyro text: its batch dimensions become event dimensions (``event``), but for the
-        leftmost ``kept`` (a ``: batch(K)`` draw's); ``free``: inside plates, those K take the plates' trailing
-        size-1 axes (see :meth:`in_plates_batch`)."""
+        leftmost ``kept`` (a ``: batch(K)`` draw's); ``own``: inside plates, the dims those K take (see
+        :meth:`to_site`)."""
         if isinstance(d, C.MixIR):
             return self.mixture(d)
         ranks = self.arg_ranks(d)
-        parts = [self.dist_arg(a, ranks[i], d, pm, free) for i, a in enumerate(d.args)] + \
-            [f"{k}={self.dist_arg(v, ranks.get(k, 0), d, pm, free)}" for k, v in d.kwargs]
+        parts = [self.dist_arg(a, ranks[i], d, pm, own) for i, a in enumerate(d.args)] + \
+            [f"{k}={self.dist_arg(v, ranks.get(k, 0), d, pm, own)}" for k, v in d.kwargs]
         text = f"dist.{d.family}({', '.join(parts)})"
         if event and d.batch and len(d.batch) > kept:
             text += f".to_event({len(d.batch) - kept})"
@@ -470,13 +470,16 @@ class GuideGen:
         spec = DISTRIBUTIONS[d.family].args
         return {**{i: a.rank for i, a in enumerate(spec)}, **{a.name: a.rank for a in spec}}
 
-    def dist_arg(self, e: N.Expr, rank: int, d: C.DistIR, pm: int, free: int = 0) -> str:
+    def dist_arg(self, e: N.Expr, rank: int, d: C.DistIR, pm: int, own: tuple = ()) -> str:
         """A distribution argument; a batched one of lower per-element batch rank than the draw gets size-1
-        axes, so that its batch axes stay left of the draw's per-element batch axes. ``free``: the draw keeps
-        that many per-element batch dimensions in the plates' trailing size-1 axes, which a batched argument
-        loses."""
+        axes, so that its batch axes stay left of the draw's per-element batch axes. ``own``: the dims the
+        draw's own batch dimensions take inside plates, where a batched argument's move (:meth:`to_site`), and
+        an unbatched one's too when they are not simply the rightmost (they would not broadcast there)."""
         shape, plates = self.x.info(e)
-        if not plates or shape is None or d.batch is None or len(shape) - rank >= len(d.batch):
+        trailing = own == tuple(range(-len(own), 0))
+        moves = bool(own) and d.batch is not None and bool(
+            plates or (not trailing and shape is not None and len(shape) > rank))
+        if not (plates or moves) or shape is None or d.batch is None or len(shape) - rank >= len(d.batch):
             text = self.x(e, 0, pm)
         else:
             have = len(shape) - rank
@@ -486,10 +489,8 @@ class GuideGen:
             else:
                 self.uses.add("jnp")
                 text = f"jnp.expand_dims({self.x(e, 0, pm)}, {axes!r})"
-        if free and plates and d.batch is not None:
-            a = len(d.batch) + rank  # the argument's per-element axes, as padded above
-            self.uses.add("jnp")
-            text = f"jnp.squeeze({text}, {tuple(range(-(a + free), -a))!r})"
+        if moves:
+            text = self.to_site(text, own, len(d.batch) + rank)  # the argument's per-element axes, as padded above
         return text
 
     def mixture(self, m: C.MixIR) -> str:
@@ -530,20 +531,36 @@ class GuideGen:
     def emit_SampleIR(self, it: C.SampleIR) -> None:
         s = it.stmt
         infer = ', infer={"is_auxiliary": True}' if s.name in self.g.auxiliary else ""
-        free = it.batch if it.layout.plates else 0
-        text = f"numpyro.sample({_q(self.g.site(s.name))}, {self.dist(it.dist, kept=it.batch, free=free)}{infer})"
-        self.bind(s.name, self.in_plates_batch(text, free if s.name in self.read else 0, len(it.dist.shape or ()),
-                                               back=True))
+        own = it.layout.own_dims(it.batch) if it.layout.plates else ()
+        text = f"numpyro.sample({_q(self.g.site(s.name))}, {self.dist(it.dist, kept=it.batch, own=own)}{infer})"
+        if own and s.name in self.read:
+            text = self.from_site(text, own, len(it.dist.shape or ()), it.layout.rank)
+        self.bind(s.name, text)
 
-    def in_plates_batch(self, text: str, free: int, rank: int, back: bool) -> str:
-        """Inside plates a ``: batch(K)`` value's K per-element batch dimensions sit, for NumPyro, in the plates'
-        trailing size-1 axes (the checker keeps those dims free): ``back`` from NumPyro's layout to VG's (the
-        plates' axes, then the element's ``rank`` axes), else to NumPyro's."""
-        if not free:
-            return text
+    def to_site(self, text: str, own: tuple, rank: int) -> str:
+        """Inside plates, a ``: batch(K)`` value from VG's layout (the plates' axes, then the element's ``rank``
+        axes, the first K of them the draw's own batch dimensions) to NumPyro's, where those K sit at the dims
+        ``own`` no plate takes. Right of every plate's dim they replace the plates' trailing size-1 axes (a
+        squeeze); elsewhere the prelude's ``_to_site`` pads, squeezes and moves them."""
         self.uses.add("jnp")
-        axes = tuple(range(-(rank + free), -rank))
-        return f"jnp.expand_dims({text}, {axes!r})" if back else f"jnp.squeeze({text}, {axes!r})"
+        k = len(own)
+        if own == tuple(range(-k, 0)):
+            return f"jnp.squeeze({text}, {tuple(range(-(rank + k), -rank))!r})"
+        self.uses.add("to_site")
+        squeeze, source = tuple(d - rank for d in own), tuple(range(-rank, -rank + k))
+        return f"_to_site({text}, {rank - own[0]}, {squeeze!r}, {source!r}, {tuple(d - rank + k for d in own)!r})"
+
+    def from_site(self, text: str, own: tuple, rank: int, plates: int) -> str:
+        """The inverse of :meth:`to_site` for a site's value (NumPyro's layout to VG's): the K own axes move
+        right of the batch axes, and a size-1 axis is left wherever one of them was among the ``plates``
+        axes of VG's layout (its plates' rank)."""
+        self.uses.add("jnp")
+        k = len(own)
+        event = rank - k
+        if own != tuple(range(-k, 0)):
+            text = f"jnp.moveaxis({text}, {tuple(d - event for d in own)!r}, {tuple(range(-rank, -event))!r})"
+        inside = tuple(d - rank for d in own if -d <= plates)
+        return f"jnp.expand_dims({text}, {inside!r})" if inside else text
 
     def emit_NetIR(self, it) -> None:
         """An mlp: its params (weights drawn lazily from the param's key, biases 0) where it is declared, and a
@@ -589,18 +606,19 @@ class GuideGen:
         if not s.is_list:
             (t,) = s.targets
             rank = len(it.shape or ())
-            free = it.batch if it.layout.plates else 0
-            if free:  # NumPyro's layout for the site, VG's for the name (see in_plates_batch)
+            own = it.layout.own_dims(it.batch) if it.layout.plates else ()
+            free = len(own)
+            if free:  # NumPyro's layout for the site, VG's for the name (see to_site)
                 if not value.isidentifier():
                     tmp = self.names.fresh("t")
                     self.w.line(f"{tmp} = {value}")
                     value = tmp
                 if density is not None:  # one log-density per entry, its terms' shapes broadcast in VG's layout
                     entries = f"jnp.shape({value})" + (f"[:{-(rank - free)}]" if rank > free else "")
-                    density = self.in_plates_batch(f"({density}) + jnp.zeros({entries})", free, free, back=False)
-                value = self.in_plates_batch(value, free, rank, back=False)
+                    density = self.to_site(f"({density}) + jnp.zeros({entries})", own, free)
+                value = self.to_site(value, own, rank)
             delta = self.delta(t.id, value, density, rank - it.batch)
-            self.bind(t.id, self.in_plates_batch(delta, free if t.id in self.read else 0, rank, back=True))
+            self.bind(t.id, self.from_site(delta, own, rank, it.layout.rank) if own and t.id in self.read else delta)
             return
         tmp = self.names.fresh("t")
         self.w.line(f"{tmp} = {value}")

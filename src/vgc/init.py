@@ -16,8 +16,7 @@ onto its support:
 
 Batch dimensions that no plate declares make a ``: batch`` draw, or a ``: batch(K)`` draw when event
 dimensions follow them (a batch of vectors, of Cholesky factors, of ordered vectors); inside plates they are
-right of every plate's. The shape VG cannot write, such dimensions left of a plate's, is a
-:class:`ModelError` saying so.
+the dims no plate takes, right or left of a plate's, where VG's per-element draw puts them.
 
 Locations start as AutoNormal's do (NumPyro's default ``init_to_uniform``): ``param x_loc[...] =
 uniform(-2, 2)``, drawn when SVI starts in the unconstrained space, every entry and plate element its own
@@ -327,10 +326,9 @@ class _GuideWriter:
             raise ModelError(f"vgc init cannot write a guide for '{site.name}': {message}; {hint}")
         fn = self.tr[site.name]["fn"]
         kind = site.support.kind if site.support is not None else None
-        suffix, kept = self.draw_batch(site, kind)  # batch dimensions of the draw's own: `: batch`, `: batch(K)`
-        batch = tuple(site.batch_shape)[len(site.batch_shape) - kept:] if kept else ()
+        suffix, batch = self.draw_batch(site, kind)  # batch dimensions of the draw's own: `: batch`, `: batch(K)`
         elem = batch + tuple(site.event_shape)
-        if kept and site.name in self.slots:
+        if batch and site.name in self.slots:
             raise ModelError(f"vgc init --amortize cannot amortize '{site.name}': it has batch dimensions {batch} of "
                              "its own inside its plates; write its guide without --amortize")
         value = np.asarray(self.tr[site.name]["value"], dtype=float)
@@ -364,30 +362,26 @@ class _GuideWriter:
         self.line(f"{raw} ~ Normal({loc}, {scale}){suffix}")
         self.line(f"{vg} = {_map(site, fn, raw)}{named}")
 
-    def draw_batch(self, site: ModelSite, kind: str | None) -> tuple[str, int]:
-        """The site's batch dimensions that no plate declares, as the draw writes them: ``("", 0)`` (none),
-        ``(" : batch", K)`` (no event dimensions but a Dirichlet's own) or ``(" : batch(K)", K)`` (K batch
-        dimensions before event dimensions). Inside plates they must be right of every plate's dim, where VG's
-        per-element draw puts them; :class:`ModelError` otherwise (docs/models.md, "Shapes")."""
+    def draw_batch(self, site: ModelSite, kind: str | None) -> tuple[str, tuple]:
+        """The site's batch dimensions that no plate declares, as the draw writes them, and their sizes:
+        ``("", ())`` (none), ``(" : batch", sizes)`` (no event dimensions but a Dirichlet's own) or
+        ``(" : batch(K)", sizes)`` (K batch dimensions before event dimensions). Inside plates they are the
+        dims no plate takes from -1 to the leftmost undeclared one, where VG's per-element draw puts them
+        (vgc.shapes.Layout.own_dims)."""
         shape, event = tuple(site.batch_shape), tuple(site.event_shape)
         dims = {d for _, d in site.plates}
         # Batch dimensions that no plate declares (a size-1 dimension is a plate's broadcast, not one of them).
         unplated = [i for i in range(-len(shape), 0) if i not in dims and shape[i] != 1]
         if not (unplated if site.plates else shape):
-            return "", 0
-        # the draw's own: outside plates all of them (size 1 too), inside from its leftmost undeclared one to -1
-        kept = -min(unplated) if site.plates else len(shape)
-        inside = [d for d in dims if d >= -kept]
-        if inside:
-            sizes = ", ".join(f"{shape[i]} (dim {i})" for i in unplated)
-            raise ModelError(
-                f"vgc init cannot write a guide for '{site.name}': its batch shape {shape} has dimensions that no "
-                f"plate around it declares, of size {sizes}, left of its plate at dim {max(inside)}; VG writes a "
-                "site in a plate per element, its own batch dimensions (`: batch`) right of every plate's: "
-                "declare them with `numpyro.plate` in the model, or make them event dimensions with `.to_event()`")
+            return "", ()
+        # the draw's own: outside plates all of them (size 1 too), inside every dim no plate takes from its
+        # leftmost undeclared one to -1 (a size-1 one between them too: the draw's own dims are contiguous there)
+        own = [i for i in range(min(unplated), 0) if i not in dims] if site.plates else range(-len(shape), 0)
+        sizes = tuple(shape[i] for i in own)
         if not event or (kind == "simplex" and len(event) == 1):  # `x ~ Normal(l, s) : batch`, `Dirichlet(c) : batch`
-            return " : batch", kept
-        return f" : batch({kept})", kept  # `Normal(jnp.zeros((3, 2)), 1).to_event(1)`, LKJCholesky(3).expand([4])
+            return " : batch", sizes
+        # `Normal(jnp.zeros((3, 2)), 1).to_event(1)`, LKJCholesky(3).expand([4])
+        return f" : batch({len(sizes)})", sizes
 
     def simplex(self, site: ModelSite, value, elem: tuple, suffix: str) -> None:
         """A Dirichlet draw with a learnable positive concentration of the site's whole per-element shape (a batch

@@ -247,7 +247,7 @@ class Site(Record):
     auxiliary: bool
     span: N.Span  # the statement that defines it
     name_span: N.Span
-    batch_dims: tuple | None  # batch dimensions outside any plate (`: batch` draws)
+    batch_dims: tuple | None  # the sizes of a `: batch` draw's own batch dimensions (see batch_axes)
     support: object  # supports.Support: where its values lie (each entry, for a vector)
     site: str  # the NumPyro name: ``name`` unless ``as "SITE"`` gives another
 
@@ -260,17 +260,19 @@ class Site(Record):
     def batch_shape(self) -> tuple | None:
         """The batch shape of one run of the guide (a subsampled plate gives its subsample size), when every
         size is a constant (size-1 axes where no plate is)."""
-        sizes = {p.name: p.step_size for p in self.layout.plates}
-        axes = self.plate_axes()
-        if any(a is not None and sizes[a] is None for a in axes) or self.batch_dims is None:
+        if self.batch_dims is None:
             return None
-        return tuple(1 if a is None else sizes[a] for a in axes) + self.batch_dims
+        sizes = {p.name: p.step_size for p in self.layout.plates}
+        axes = self.batch_axes()
+        if any(isinstance(a, str) and sizes[a] is None for a in axes):
+            return None
+        return tuple(1 if a is None else self.batch_dims[a] if isinstance(a, int) else sizes[a] for a in axes)
 
-    def plate_axes(self) -> list[str | None]:
-        """The plate on each of the site's batch axes left of its own ``batch_dims`` (None: a size-1 axis):
-        inside plates a ``: batch`` draw's dimensions take the plates' trailing size-1 axes."""
-        axes = self.layout.batch_axes()
-        return axes[:len(axes) - len(self.batch_dims)] if self.batch_dims else axes
+    def batch_axes(self) -> list[str | int | None]:
+        """NumPyro's batch axes of the site, left to right: a plate's name, the index of one of its own
+        ``batch_dims``, or None (a size-1 axis). Outside plates its own dimensions are all of them; inside,
+        a ``: batch`` draw's take the rightmost dims no plate takes (:meth:`vgc.shapes.Layout.own_dims`)."""
+        return self.layout.site_axes(len(self.batch_dims or ()))
 
 
 def sites(guide: GuideIR) -> list[Site]:

@@ -118,6 +118,16 @@ def prelude(uses: set[str], source_name: str) -> str:
                 head.line("return t(a + b * jax.random.normal(key, free))")
             head.line()
             head.line("return init")
+    if "to_site" in uses:
+        head.line()
+        head.line()
+        with head.block("def _to_site(x, width, squeeze, source, destination)"):
+            head.line('"""Inside plates, a `: batch` value from VG\'s layout (the plates\' axes, then the element\'s)')
+            head.line("to NumPyro's: size-1 axes on the left up to `width` axes, the size-1 plate axes at the draw's")
+            head.line("own dims squeezed, and its own axes (`source`) moved there (`destination`).")
+            head.line('"""')
+            head.line("x = jnp.reshape(x, (1,) * (width - jnp.ndim(x)) + jnp.shape(x))")
+            head.line("return jnp.moveaxis(jnp.squeeze(x, squeeze), source, destination)")
     if "concat" in uses:
         head.line()
         head.line()

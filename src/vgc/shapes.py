@@ -224,6 +224,31 @@ class Layout(Record):
             out[self.rank + p.dim] = p.name
         return out
 
+    def own_dims(self, k: int) -> tuple[int, ...]:
+        """The dims, left to right, of a ``: batch(k)`` draw's own k batch dimensions inside these plates: the
+        k rightmost that no plate takes, as NumPyro gives a site's batch dimensions that no plate declares
+        (and as it allocates a plate's dim: the rightmost free one)."""
+        taken = {p.dim for p in self.plates}
+        out: list[int] = []
+        dim = -1
+        while len(out) < k:
+            if dim not in taken:
+                out.append(dim)
+            dim -= 1
+        return tuple(reversed(out))
+
+    def site_axes(self, k: int) -> list[str | int | None]:
+        """NumPyro's batch axes of a draw with ``k`` own batch dimensions in these plates, left to right: a
+        plate's name, the index of one of the draw's own dimensions, or None (a size-1 axis)."""
+        own = self.own_dims(k)
+        width = max(self.rank, -own[0] if own else 0)
+        out: list[str | int | None] = [None] * width
+        for p in self.plates:
+            out[width + p.dim] = p.name
+        for i, d in enumerate(own):
+            out[width + d] = i
+        return out
+
 
 def event_axes(rank: int) -> tuple[int, ...]:
     """The (negative) axes of a value's event dimensions: what a per-element sum reduces."""

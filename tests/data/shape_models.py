@@ -89,6 +89,26 @@ def batched_events(x, counts, z):
             numpyro.sample("z", dist.Normal(0.0, r), obs=z)
 
 
+def beyond_plates(y, w, z):
+    """Batch dimensions no plate declares left of a plate's dim, or on both sides of one (``: batch`` in VG,
+    the draw's own dims at the rightmost dims no plate takes). Inside plate ``cols`` (dim -1, 4 columns): three
+    positive scales per column, s ~ HalfNormal(ones((3, 4))) (batch (3, 4), its dim -2 no plate's), and three
+    positive 2-vectors per column, v ~ HalfNormal(ones((3, 4, 2))).to_event(1) (batch (3, 4), event (2,)); 20
+    replicates y[k, i, j] ~ Normal(0, s[i, j]) and w[k, i, j] ~ Normal(0, v[i, j]) (plate ``reps``, dim -3).
+    Inside plate ``groups`` (dim -2, 2 groups): means mu ~ Normal(zeros((5, 2, 3)), 1) (batch (5, 2, 3), its
+    dims -3 and -1 no plate's); 10 replicates z[k] ~ Normal(mu, 0.5) (plate ``obs``, dim -4)."""
+    with numpyro.plate("cols", 4, dim=-1):
+        s = numpyro.sample("s", dist.HalfNormal(jnp.ones((3, 4))))
+        v = numpyro.sample("v", dist.HalfNormal(jnp.ones((3, 4, 2))).to_event(1))
+        with numpyro.plate("reps", y.shape[0], dim=-3):
+            numpyro.sample("y", dist.Normal(0.0, s), obs=y)
+            numpyro.sample("w", dist.Normal(0.0, v).to_event(1), obs=w)
+    with numpyro.plate("groups", 2, dim=-2):
+        mu = numpyro.sample("mu", dist.Normal(jnp.zeros((5, 2, 3)), 1.0))
+        with numpyro.plate("obs", z.shape[0], dim=-4):
+            numpyro.sample("z", dist.Normal(mu, 0.5), obs=z)
+
+
 # ---------------------------------------------------------------- follows examples/hmm.py
 
 
@@ -160,6 +180,12 @@ def data_for(name: str, seed: int = 0) -> dict:
         return {"x": jnp.asarray(np.stack(rows, axis=1)),
                 "counts": jnp.asarray(np.stack([[rng.multinomial(20, q) for q in row] for row in p])),
                 "z": jnp.asarray(scales * rng.normal(size=(10, 2, 3)))}
+    if name == "beyond_plates":
+        s = np.array([0.5, 1.0, 2.0])[:, None] * np.array([1.0, 0.5, 1.5, 1.0])  # (3, 4)
+        v = np.stack([s, 2.0 * s[::-1]], axis=-1)  # (3, 4, 2)
+        mu = rng.normal(size=(5, 2, 3))
+        return {"y": jnp.asarray(s * rng.normal(size=(20, 3, 4))), "w": jnp.asarray(v * rng.normal(size=(20, 3, 4, 2))),
+                "z": jnp.asarray(mu + 0.5 * rng.normal(size=(10, 5, 2, 3)))}
     if name == "new_shapes":
         return {**data_for("batch_outside", seed), **data_for("simplex_cube", seed + 1)}
     if name == "semi_supervised_hmm":

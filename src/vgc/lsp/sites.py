@@ -60,7 +60,9 @@ def site_shape_text(site: ir.Site, plates: tuple[ir.PlateIR, ...]) -> str:
         size, sub = _plate_sizes(p) if p is not None else (str(pd.size) if pd.size is not None else "?", None)
         detail = f"dim {pd.dim}" + (f"; subsample {sub} of {size}" if sub is not None else "")
         texts[pd.name] = (sub if sub is not None else size, f"`{pd.name}` ({detail})")
-    dims = [texts[a][0] if a is not None else "1" for a in site.plate_axes()]
+    axes = site.batch_axes()
+    dims = [texts[a][0] if isinstance(a, str) else str(site.batch_dims[a]) if isinstance(a, int) else "1"
+            for a in axes]
     sources = []
     if texts:
         which = "plate" if len(texts) == 1 else "plates"
@@ -72,7 +74,6 @@ def site_shape_text(site: ir.Site, plates: tuple[ir.PlateIR, ...]) -> str:
     elif not sources:
         batch = "batch shape () — outside any plate"
     else:
-        dims += [str(d) for d in site.batch_dims]
         batch = f"batch shape {_tuple_text(dims)} from " + " and ".join(sources)
     text = f"{batch}; {_event_text(site)}"
     if site.kind is ir.SiteKind.PARAM and any(_plate_sizes(p)[1] is not None for p in plates):
