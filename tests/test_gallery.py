@@ -98,3 +98,17 @@ def test_dawid_skene_is_served_from_per_element_dirichlet_starts():
     shared = out.guide.replace("uniform(1.515, 2.515)", "[10.59, 11.66, 13.8, 13.95]")
     r = vgc.fit(shared, ex.model, steps=ex.steps, lr=ex.lr, seed=0, eval_particles=2000, check=False, **ex.data())
     assert r.elbo.mean > out.autonormal + 2, (r.elbo.mean, out.autonormal)  # the same seed, steps and estimate
+
+
+@pytest.mark.slow
+def test_mace_is_served_with_autonormal_started_as_numpyros_check_cannot():
+    """MACE (annotation.py): NumPyro's own set-up of AutoNormal cannot start on it (it draws the enumerated
+    class and spammer flags from their priors, where a one-hot honest annotator gives the data density 0), so
+    the comparison failed. vgc fit starts AutoNormal at its first init_to_uniform draw without that check
+    (vgc.fitting.fit_autoguide): served, 338.37 vs 337.54 at seed 0 (338.35 vs 337.58 at seed 1)."""
+    import math
+
+    ex = BY_NAME["mace"]
+    out = gallery.serve(ex, trace=True)
+    assert out.stage == "served", out.message
+    assert math.isfinite(out.autonormal) and abs(out.vg - out.autonormal) < 1.0, (out.vg, out.autonormal)
