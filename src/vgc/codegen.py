@@ -427,7 +427,7 @@ class GuideGen:
                 return f"jnp.full({shape!r}, {text})"
             return text
         c, a = it.constraint, [self.x(arg) for arg in it.constraint_args]
-        scalar = {"real": "0.0", "positive": "1.0", "unit_interval": "0.5"}.get(c)
+        scalar = {"real": "0.0", "positive": "1.0", "softplus_positive": "1.0", "unit_interval": "0.5"}.get(c)
         if c == "interval":
             scalar = f"({a[0]} + {a[1]}) / 2"
         elif c == "greater_than":

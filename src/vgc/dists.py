@@ -17,7 +17,7 @@ from .scope import did_you_mean
 from .shapes import Shape, broadcast
 from .values import violates
 
-POSITIVE_CONSTRAINTS = {"positive", "unit_interval", "simplex", "lower_cholesky", "corr_cholesky"}
+POSITIVE_CONSTRAINTS = {"positive", "softplus_positive", "unit_interval", "simplex", "lower_cholesky", "corr_cholesky"}
 
 
 class DistChecker:

@@ -203,6 +203,7 @@ CONSTRAINTS: dict[str, ConstraintSpec] = {
     for c in [
         ConstraintSpec("real", 0, "any real number (default)"),
         ConstraintSpec("positive", 0, "x > 0"),
+        ConstraintSpec("softplus_positive", 0, "x > 0, learned as y with x = log(1 + e^y) (AutoNormal's scales)"),
         ConstraintSpec("unit_interval", 0, "0 < x < 1"),
         ConstraintSpec("simplex", 0, "a vector of non-negative entries summing to 1"),
         ConstraintSpec("interval", 2, "a < x < b"),

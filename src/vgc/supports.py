@@ -127,7 +127,7 @@ _CALL = re.compile(r"(\w+)\((.*)\)$")
 # the supports named without arguments (built once: parse runs for every draw's family)
 _SIMPLE = {
     "real": REAL, "real_vector": REAL, "real_matrix": REAL,
-    "positive": Support(lo=0.0), "nonnegative": Support(lo=0.0),
+    "positive": Support(lo=0.0), "nonnegative": Support(lo=0.0), "softplus_positive": Support(lo=0.0),
     "unit_interval": Support(lo=0.0, hi=1.0), "circular": Support(lo=-math.pi, hi=math.pi),
 }
 

@@ -199,7 +199,7 @@ def violates(constraint: str, args: list, value) -> str | None:
         return None
     lo = args[0] if args and isinstance(args[0], float) else None
     hi = args[1] if len(args) > 1 and isinstance(args[1], float) else None
-    if constraint == "positive" and min(entries) <= 0:
+    if constraint in ("positive", "softplus_positive") and min(entries) <= 0:
         return "must be > 0"
     if constraint == "unit_interval" and (min(entries) <= 0 or max(entries) >= 1):
         return "must lie strictly between 0 and 1"
