@@ -166,6 +166,7 @@ SHAPE_LINES = {
         "r_raw ~ Normal(r_loc, r_scale) : batch"],
     "beyond_plates": [  # undeclared dims left of a plate's (-2, the plate at -1), on both sides of one (-3 and -1)
         "plate cols(4) {", "param s_loc[3] = uniform(-2, 2)", "s_raw ~ Normal(s_loc, s_scale) : batch",
+        "param s_scale[3] = 0.1 : softplus_positive",  # AutoNormal's scale_constraint
         "param v_loc[3, 2] = uniform(-2, 2)", "v_raw ~ Normal(v_loc, v_scale) : batch(1)",
         "plate groups(2, dim=-2) {", "param mu_loc[5, 3] = uniform(-2, 2)", "mu ~ Normal(mu_loc, mu_scale) : batch"],
     "group_correlations": ["plate groups(len(x)) {", "param L_loc[1] = uniform(-2, 2)", "L = corr_cholesky(L_raw)",

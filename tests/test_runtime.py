@@ -373,3 +373,23 @@ def test_sigmoid_stays_inside_the_unit_interval_as_numpyro_keeps_it():
     assert float(jax.nn.sigmoid(r)) == 1.0 and not np.isfinite(dist.Beta(2.0, 2.0).log_prob(jax.nn.sigmoid(r)))
     # the log-Jacobian is still the exact one of the unclipped map
     assert np.isclose(float(tr["p"]["fn"].log_prob(p)), float(jax.nn.softplus(r) + jax.nn.softplus(-r)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("constraint,free", [("softplus_positive", np.log(np.expm1(0.1))), ("positive", np.log(0.1))])
+def test_a_softplus_positive_param_is_stepped_as_autonormals_scale(constraint, free):
+    """`: softplus_positive` is NumPyro's constraint of AutoNormal's scales: the optimizer holds y with
+    0.1 = log(1 + e^y), y = -2.2522, where `: positive` holds log(0.1) = -2.3026 (vgc init writes the first)."""
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.infer.autoguide import AutoNormal
+
+    def model():
+        numpyro.sample("z", numpyro.distributions.Normal(0.0, 1.0))
+
+    g = vgc.guide(f"guide g() {{\n  param m = 0.0; param s = 0.1 : {constraint}\n  z ~ Normal(m, s)\n}}\n")
+    svi = SVI(model, g, numpyro.optim.Adam(0.01), Trace_ELBO())
+    state = svi.init(jax.random.PRNGKey(0))
+    np.testing.assert_allclose(svi.optim.get_params(state.optim_state)["s"], free, rtol=1e-6)
+    assert float(svi.get_params(state)["s"]) == pytest.approx(0.1, rel=1e-6)
+    auto = SVI(model, AutoNormal(model), numpyro.optim.Adam(0.01), Trace_ELBO())
+    held = auto.optim.get_params(auto.init(jax.random.PRNGKey(0)).optim_state)["z_auto_scale"]
+    assert (abs(float(held) - free) < 1e-6) == (constraint == "softplus_positive")
