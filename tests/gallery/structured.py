@@ -300,11 +300,11 @@ _MACE_NOTE = ("Served since vgc fit starts AutoNormal where NumPyro's own set-up
 _DS_NOTE = ("Served since vgc init starts a Dirichlet's elements inside plates at random concentrations: from one "
             "start shared by every row of every confusion matrix the classes start alike and the fit breaks their "
             "symmetry slowly (seed 0: 371.2 against AutoNormal's 368.3 after 1000 steps; 368.0 from the random start).")
-_CVAE_NOTE = ("Not served from the same start, and within the spread of its networks' training noise: the guide "
-              "and the model's three networks are fitted together, and the end moves by tens of nats with the "
-              "draws. From AutoNormal's start (its z draw and its network params), seeds 0, 1, 2: 2670.75, 2623.80, "
-              "2544.59 against 2644.78, 2617.01, 2524.63. AutoNormal's scales are softplus-positive, VG's "
-              "exp-positive; a VG guide with softplus scales ends at 2659.66, 2600.90, 2537.09 (one of three served).")
+_CVAE_NOTE = ("Served since vgc init writes AutoNormal's softplus_positive scales: 2646.37 against 2644.78 (seed 0). "
+              "The guide and the model's three networks are fitted together; with `: positive` (exp) scales the "
+              "end moved by tens of nats away from AutoNormal's, from the same start, seeds 0-7: +26.0, +6.8, "
+              "+20.0, +7.9, -23.6, +61.5, +38.7, -24.0 (2670.75 against 2644.78 at seed 0); with softplus "
+              "scales +1.6, -0.1, -1.9, -1.3, 0.0, +8.3, -4.8, -0.3.")
 
 EXAMPLES = [
     Example("annotation.py", "mace", mace, _annotation_data, kind="enumerated", note=_MACE_NOTE),
