@@ -476,9 +476,8 @@ class GuideGen:
         draw's own batch dimensions take inside plates, where a batched argument's move (:meth:`to_site`), and
         an unbatched one's too when they are not simply the rightmost (they would not broadcast there)."""
         shape, plates = self.x.info(e)
-        trailing = own == tuple(range(-len(own), 0))
         moves = bool(own) and d.batch is not None and bool(
-            plates or (not trailing and shape is not None and len(shape) > rank))
+            plates or (not _rightmost(own) and shape is not None and len(shape) > rank))
         if not (plates or moves) or shape is None or d.batch is None or len(shape) - rank >= len(d.batch):
             text = self.x(e, 0, pm)
         else:
@@ -544,7 +543,7 @@ class GuideGen:
         squeeze); elsewhere the prelude's ``_to_site`` pads, squeezes and moves them."""
         self.uses.add("jnp")
         k = len(own)
-        if own == tuple(range(-k, 0)):
+        if _rightmost(own):
             return f"jnp.squeeze({text}, {tuple(range(-(rank + k), -rank))!r})"
         self.uses.add("to_site")
         squeeze, source = tuple(d - rank for d in own), tuple(range(-rank, -rank + k))
@@ -557,7 +556,7 @@ class GuideGen:
         self.uses.add("jnp")
         k = len(own)
         event = rank - k
-        if own != tuple(range(-k, 0)):
+        if not _rightmost(own):
             text = f"jnp.moveaxis({text}, {tuple(d - event for d in own)!r}, {tuple(range(-rank, -event))!r})"
         inside = tuple(d - rank for d in own if -d <= plates)
         return f"jnp.expand_dims({text}, {inside!r})" if inside else text
@@ -724,6 +723,11 @@ class GuideGen:
         offset = ", -1" if e.func == "corr_cholesky" else ""
         return f"{text}[jnp.tril_indices({n}{offset})]"
 
+
+
+def _rightmost(own: tuple) -> bool:
+    """A ``: batch`` draw's own dims inside plates are -K..-1, right of every plate's (no axis moves)."""
+    return own == tuple(range(-len(own), 0))
 
 
 def _int(text: str) -> str:
